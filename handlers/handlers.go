@@ -1,0 +1,100 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"coexhistory/internal/auth"
+	"coexhistory/internal/registry"
+	"coexhistory/internal/store"
+	"coexhistory/internal/syncer"
+	"coexhistory/models"
+)
+
+// AuthService signs staff in and checks sessions and tokens.
+type AuthService interface {
+	Login(ctx context.Context, email, password, remoteIP string) (string, auth.Principal, error)
+	Logout(ctx context.Context, p auth.Principal, remoteIP string) error
+	Session(ctx context.Context, cookie string) (auth.Principal, error)
+	Token(ctx context.Context, value string) (auth.Principal, error)
+	CreateUser(ctx context.Context, email, password, role string) (models.User, error)
+	CreateToken(ctx context.Context, name, role, createdBy string) (string, models.APIToken, error)
+}
+
+// NumberService is the business number registry.
+type NumberService interface {
+	List(ctx context.Context) ([]models.BusinessNumber, error)
+	Get(ctx context.Context, id uint64) (models.BusinessNumber, error)
+	Create(ctx context.Context, a registry.Actor, in registry.Input) (models.BusinessNumber, error)
+	Update(ctx context.Context, a registry.Actor, id uint64, in registry.Input) (models.BusinessNumber, error)
+	Delete(ctx context.Context, a registry.Actor, id uint64) error
+}
+
+// Overview reads the counts and sync runs shown next to each number.
+type Overview interface {
+	CountsByNumber(ctx context.Context) (map[string]store.NumberCounts, error)
+	SyncRuns(ctx context.Context) (map[string]models.SyncRun, error)
+}
+
+// AdminStore reads and writes what the admin pages show.
+type AdminStore interface {
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]models.AuditEntry, error)
+	Audit(ctx context.Context, e models.AuditEntry) error
+	ListUsers(ctx context.Context) ([]models.User, error)
+	ListAPITokens(ctx context.Context) ([]models.APIToken, error)
+	DeleteAPIToken(ctx context.Context, id uint64) (models.APIToken, error)
+}
+
+// Health checks the database.
+type Health interface {
+	Ping(ctx context.Context) error
+	CheckSchema(ctx context.Context) error
+}
+
+// Inbox keeps raw webhook bodies.
+type Inbox interface {
+	InsertInbox(ctx context.Context, source string, body []byte) (id uint64, duplicate bool, err error)
+}
+
+// Deps are the services the handlers use; internal/server creates them.
+type Deps struct {
+	Logger        *slog.Logger
+	Auth          AuthService
+	Numbers       NumberService
+	Overview      Overview
+	Admin         AdminStore
+	Health        Health
+	Inbox         Inbox
+	WakeIngest    func() // tells the ingest workers new work arrived (optional)
+	Webhooks      WebhookConfig
+	Asset         func(name string) string
+	SecureCookies bool
+	SyncTimeout   time.Duration
+	Now           func() time.Time
+}
+
+// Handlers holds the dependencies of every handler.
+type Handlers struct{ deps Deps }
+
+// New returns the handlers.
+func New(d Deps) *Handlers {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Handlers{deps: d}
+}
+
+// syncStatus derives the sync status of a number now.
+func (h *Handlers) syncStatus(n models.BusinessNumber, run models.SyncRun) syncer.Status {
+	return syncer.Describe(n, run, h.deps.Now().UTC(), h.deps.SyncTimeout)
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,46 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// Register adds every route of coexhistory to e, grouped by trust.
+func (h *Handlers) Register(e *echo.Echo) {
+	// Public: health and sign-in.
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	public := e.Group("", h.loadSession, csrf)
+	public.GET("/login", h.loginPage)
+	public.POST("/login", h.login)
+
+	// Webhooks: authenticated by signature (Meta) or per-install secret (Positus); no
+	// session, no CSRF.
+	e.GET("/webhooks/whatsapp", h.verifyWebhook)
+	e.POST("/webhooks/whatsapp", h.receiveMeta)
+	e.POST("/webhooks/positus", h.receivePositus)
+	e.POST("/webhooks/positus/:secret", h.receivePositus)
+
+	// Staff pages: a session, and a CSRF token on every state-changing request.
+	staff := e.Group("", h.loadSession, requireSession, csrf)
+	staff.POST("/logout", h.logout)
+	staff.GET("/", h.numbersPage)
+	staff.GET("/numbers/table", h.numbersTable)
+
+	// Admin pages.
+	admin := staff.Group("", requireAdmin)
+	admin.POST("/numbers", h.createNumber)
+	admin.GET("/numbers/:id/edit", h.editNumberPage)
+	admin.POST("/numbers/:id", h.updateNumber)
+	admin.DELETE("/numbers/:id", h.deleteNumber)
+	admin.GET("/admin/audit", h.auditPage)
+	admin.GET("/admin/users", h.usersPage)
+	admin.POST("/admin/users", h.createUser)
+	admin.POST("/admin/tokens", h.createToken)
+	admin.DELETE("/admin/tokens/:id", h.revokeToken)
+
+	// JSON API: bearer token.
+	api := e.Group("/api/v1", h.apiAuth)
+	api.GET("/numbers", h.apiListNumbers)
+	apiAdmin := api.Group("", requireAdmin)
+	apiAdmin.POST("/numbers", h.apiCreateNumber)
+}

@@ -1,0 +1,69 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"coexhistory/internal/apperr"
+	"coexhistory/views/pages"
+)
+
+func (h *Handlers) loginPage(c echo.Context) error {
+	if _, ok := principal(c); ok {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	return render(c, http.StatusOK, pages.Login(h.page(c, "Sign in", ""), pages.LoginView{Next: safeNext(c.QueryParam("next"))}))
+}
+
+func (h *Handlers) login(c echo.Context) error {
+	email, password, next := c.FormValue("email"), c.FormValue("password"), safeNext(c.FormValue("next"))
+	cookie, _, err := h.deps.Auth.Login(ctx(c), email, password, c.RealIP())
+	if err != nil {
+		e := apperr.As(err)
+		if e.Code != apperr.Unauthorized && e.Code != apperr.Forbidden {
+			return err
+		}
+		status := http.StatusUnauthorized
+		if e.Code == apperr.Forbidden {
+			status = http.StatusTooManyRequests
+		}
+		return render(c, status, pages.Login(h.page(c, "Sign in", ""), pages.LoginView{Email: email, Error: e.Safe, Next: next}))
+	}
+	h.setSessionCookie(c, cookie)
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func (h *Handlers) logout(c echo.Context) error {
+	if p, ok := principal(c); ok {
+		if err := h.deps.Auth.Logout(ctx(c), p, c.RealIP()); err != nil {
+			return err
+		}
+	}
+	h.clearSessionCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// safeNext keeps redirects after sign-in on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.HasPrefix(next, "/login") {
+		return "/"
+	}
+	return next
+}
+
+func (h *Handlers) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *Handlers) readyz(c echo.Context) error {
+	if err := h.deps.Health.Ping(ctx(c)); err != nil {
+		h.deps.Logger.Warn("readiness: database unreachable", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+	}
+	if err := h.deps.Health.CheckSchema(ctx(c)); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database schema outdated"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,135 @@
+// Package server builds the HTTP server of coexhistory: it creates the concrete services,
+// wires them into the handlers, and sets the middleware order. It is the one place where
+// dependencies meet.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"coexhistory/handlers"
+	"coexhistory/internal/auth"
+	"coexhistory/internal/config"
+	"coexhistory/internal/registry"
+	"coexhistory/internal/secrets"
+	"coexhistory/internal/store"
+	"coexhistory/static"
+)
+
+// Services are the long-lived parts built from the configuration, shared by the HTTP
+// server and the background workers.
+type Services struct {
+	Config   config.Config
+	DB       *store.DB
+	Logger   *slog.Logger
+	Auth     *auth.Service
+	Registry *registry.Service
+	Assets   *static.Assets
+	Now      func() time.Time
+}
+
+// NewServices builds the services of one app instance.
+func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func() time.Time) (*Services, error) {
+	box, err := secrets.NewBox(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	assets, err := static.New()
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Services{
+		Config:   cfg,
+		DB:       db,
+		Logger:   logger,
+		Auth:     auth.New(db, auth.NewLimiter(5, 15*time.Minute, now), now, 0),
+		Registry: registry.New(db, box),
+		Assets:   assets,
+		Now:      now,
+	}, nil
+}
+
+// New returns the HTTP handler of the dashboard.
+func New(s *Services) http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	h := handlers.New(handlers.Deps{
+		Logger:        s.Logger,
+		Auth:          s.Auth,
+		Numbers:       s.Registry,
+		Overview:      s.DB,
+		Admin:         s.DB,
+		Health:        s.DB,
+		Asset:         s.Assets.Path,
+		SecureCookies: s.Config.SecureCookies,
+		SyncTimeout:   s.Config.SyncTimeout,
+		Now:           s.Now,
+	})
+	e.HTTPErrorHandler = h.ErrorHandler
+	e.IPExtractor = echo.ExtractIPDirect()
+
+	e.Use(middleware.RequestID())
+	e.Use(requestLogger(s.Logger))
+	e.Use(middleware.Recover())
+	e.Use(securityHeaders)
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit: "1M",
+		// Webhooks read their body under their own, larger limit.
+		Skipper: func(c echo.Context) bool { return len(c.Path()) > 10 && c.Path()[:10] == "/webhooks/" },
+	}))
+	e.GET("/static/*", echo.WrapHandler(s.Assets))
+	h.Register(e)
+	return e
+}
+
+func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
+		HandleError: true,
+		Skipper: func(c echo.Context) bool {
+			p := c.Request().URL.Path
+			return p == "/healthz" || len(p) > 8 && p[:8] == "/static/"
+		},
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			// The path only: query strings can carry search terms; never log bodies or headers.
+			// A route with a secret in its path is logged by its pattern.
+			path := v.URIPath
+			if strings.Contains(c.Path(), ":secret") {
+				path = c.Path()
+			}
+			logger.LogAttrs(c.Request().Context(), level, "request",
+				slog.String("request_id", v.RequestID), slog.String("method", v.Method), slog.String("path", path),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
+			return nil
+		},
+	})
+}
+
+// securityHeaders sets a strict CSP (only our own scripts and styles) and friends.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if c.Request().TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return next(c)
+	}
+}
