@@ -1,0 +1,386 @@
+package search
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"coexhistory/internal/store"
+)
+
+// Bounds of the Go-side text check (see Page.Unindexed).
+const (
+	defaultMaxScan = 2000 // candidate rows read per page at most
+	defaultBatch   = 200  // candidate rows read per query
+)
+
+// engine runs searches with plain SQL over database/sql; dialect picks the full-text syntax.
+type engine struct {
+	db      *sql.DB
+	dialect string
+	rules   *mysqlRules // MySQL only
+	maxScan int
+	batch   int
+}
+
+// textPlan is how a text query runs: match is the MATCH argument ("" when the index cannot
+// narrow the search down), check the terms tested in Go on each candidate.
+type textPlan struct {
+	match     string
+	check     textFilter
+	unindexed []string
+}
+
+// row is one candidate message.
+type row struct {
+	id            uint64
+	wamid         string
+	threadID      uint64
+	phoneNumberID string
+	contactWAID   string
+	ts            int64
+	text          string
+	direction     string
+	typ           string
+	status        string
+	origin        string
+	score         float64
+}
+
+const rowColumns = "m.id, m.wamid, m.thread_id, m.phone_number_id, m.contact_wa_id, m.ts, m.text, m.direction, m.type, m.status, m.origin"
+
+// Search runs one page of a search.
+func (e *engine) Search(ctx context.Context, p Params) (Page, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	q := Parse(p.Q)
+	page := Page{Query: q, Results: []Result{}}
+	textual := strings.TrimSpace(p.Q) != ""
+	if textual && !q.HasPositive() {
+		// Nothing to look for (only exclusions, or no word at all): no results rather than
+		// every message.
+		return page, nil
+	}
+	var plan textPlan
+	if textual {
+		var err error
+		if plan, err = e.plan(ctx, q); err != nil {
+			return page, err
+		}
+		page.Unindexed = plan.unindexed
+	}
+	relevance := p.Sort == SortRelevance && plan.match != ""
+	var after *cursor
+	if p.Cursor != "" {
+		c, err := decodeSearchCursor(p.Cursor)
+		if err != nil || c.relevance != relevance {
+			return page, errBadCursor(fmt.Errorf("search cursor: %w", errors.Join(store.ErrBadCursor, err)))
+		}
+		after = &c
+	}
+	var maxID uint64
+	if relevance {
+		if after != nil {
+			maxID = after.maxID
+		} else if err := e.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM messages").Scan(&maxID); err != nil {
+			return page, fmt.Errorf("search: newest message id: %w", err)
+		}
+	}
+	keyOf := func(r row) cursor {
+		return cursor{relevance: relevance, ts: r.ts, score: r.score, id: r.id, maxID: maxID}
+	}
+
+	batch := limit + 1
+	if !plan.check.empty() {
+		batch = max(batch, e.batch)
+	}
+	var accepted []row
+	var last *cursor
+	scanned, exhausted := 0, false
+	for len(accepted) <= limit {
+		rows, err := e.fetch(ctx, p, plan.match, relevance, after, maxID, batch)
+		if err != nil {
+			return page, err
+		}
+		for _, r := range rows {
+			scanned++
+			k := keyOf(r)
+			last = &k
+			if plan.check.keep(r.text) {
+				accepted = append(accepted, r)
+				if len(accepted) > limit {
+					break
+				}
+			}
+		}
+		if len(rows) < batch {
+			exhausted = true
+			break
+		}
+		if scanned >= e.maxScan {
+			break
+		}
+		after = last
+	}
+	switch {
+	case len(accepted) > limit:
+		accepted = accepted[:limit]
+		page.NextCursor = keyOf(accepted[limit-1]).encode()
+	case !exhausted && last != nil:
+		page.NextCursor = last.encode()
+	}
+	names, err := e.contactNames(ctx, accepted)
+	if err != nil {
+		return page, err
+	}
+	for _, r := range accepted {
+		res := Result{
+			WAMID: r.wamid, ThreadID: r.threadID, PhoneNumberID: r.phoneNumberID, ContactWAID: r.contactWAID,
+			ContactName: names[r.threadID], Timestamp: r.ts, Text: r.text, Snippet: Snippet(r.text, q, SnippetWidth),
+			Direction: r.direction, Type: r.typ, Status: r.status, Origin: r.origin,
+		}
+		if relevance {
+			res.Score = r.score
+		}
+		page.Results = append(page.Results, res)
+	}
+	return page, nil
+}
+
+// plan compiles q for the dialect.
+func (e *engine) plan(ctx context.Context, q Query) (textPlan, error) {
+	if e.dialect != store.MySQL {
+		return textPlan{match: FTS5(q)}, nil
+	}
+	rules, err := e.rules.get(ctx)
+	if err != nil {
+		return textPlan{}, err
+	}
+	bp := CompileBoolean(q, rules)
+	return textPlan{match: bp.Against, check: newTextFilter(bp.Check), unindexed: bp.Unindexed}, nil
+}
+
+// fetch reads up to n candidates after the cursor, in result order.
+func (e *engine) fetch(ctx context.Context, p Params, match string, relevance bool, after *cursor, maxID uint64, n int) ([]row, error) {
+	var w where
+	addFilters(&w, p)
+	var query string
+	switch {
+	case match == "":
+		if after != nil {
+			w.add("(m.ts < ? OR (m.ts = ? AND m.id < ?))", after.ts, after.ts, after.id)
+		}
+		query = "SELECT " + rowColumns + ", 0 FROM messages m" + w.sql() + " ORDER BY m.ts DESC, m.id DESC LIMIT ?"
+		w.args = append(w.args, n)
+	case e.dialect == store.MySQL && !relevance:
+		if after != nil {
+			w.add("(m.ts < ? OR (m.ts = ? AND m.id < ?))", after.ts, after.ts, after.id)
+		}
+		w.prepend("MATCH(m.text) AGAINST(? IN BOOLEAN MODE)", match)
+		query = "SELECT " + rowColumns + ", 0 FROM messages m" + w.sql() + " ORDER BY m.ts DESC, m.id DESC LIMIT ?"
+		w.args = append(w.args, n)
+	case e.dialect == store.MySQL:
+		w.add("m.id <= ?", maxID)
+		w.prepend("MATCH(m.text) AGAINST(? IN BOOLEAN MODE)", match)
+		args := append([]any{match}, w.args...)
+		query = "SELECT " + rowColumns + ", MATCH(m.text) AGAINST(? IN BOOLEAN MODE) AS score FROM messages m" + w.sql()
+		if after != nil {
+			query += " HAVING (score < ? OR (score = ? AND m.id < ?))"
+			args = append(args, after.score, after.score, after.id)
+		}
+		query += " ORDER BY score DESC, m.id DESC LIMIT ?"
+		w.args = append(args, n)
+	case !relevance:
+		if after != nil {
+			w.add("(m.ts < ? OR (m.ts = ? AND m.id < ?))", after.ts, after.ts, after.id)
+		}
+		w.prepend("messages_fts MATCH ?", match)
+		query = "SELECT " + rowColumns + ", 0 FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid" +
+			w.sql() + " ORDER BY m.ts DESC, m.id DESC LIMIT ?"
+		w.args = append(w.args, n)
+	default:
+		w.add("m.id <= ?", maxID)
+		w.prepend("messages_fts MATCH ?", match)
+		query = "SELECT * FROM (SELECT " + rowColumns + ", -bm25(messages_fts) AS score" +
+			" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid" + w.sql() + ") r"
+		if after != nil {
+			query += " WHERE (r.score < ? OR (r.score = ? AND r.id < ?))"
+			w.args = append(w.args, after.score, after.score, after.id)
+		}
+		query += " ORDER BY r.score DESC, r.id DESC LIMIT ?"
+		w.args = append(w.args, n)
+	}
+	rows, err := e.db.QueryContext(ctx, query, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.wamid, &r.threadID, &r.phoneNumberID, &r.contactWAID, &r.ts, &r.text,
+			&r.direction, &r.typ, &r.status, &r.origin, &r.score); err != nil {
+			return nil, fmt.Errorf("search messages: read row: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
+	return out, nil
+}
+
+// addFilters adds p's filters on messages m.
+func addFilters(w *where, p Params) {
+	if p.PhoneNumberID != "" {
+		w.add("m.phone_number_id = ?", p.PhoneNumberID)
+	}
+	if c := store.ParseContact(p.Contact); !c.Empty() {
+		cond, args := c.Where("t.")
+		sub := "m.thread_id IN (SELECT t.id FROM threads t WHERE " + cond
+		if p.PhoneNumberID != "" {
+			sub += " AND t.phone_number_id = ?"
+			args = append(args, p.PhoneNumberID)
+		}
+		w.add(sub+")", args...)
+	}
+	if !p.From.IsZero() {
+		w.add("m.ts >= ?", p.From.Unix())
+	}
+	if !p.To.IsZero() {
+		w.add("m.ts <= ?", p.To.Unix())
+	}
+	for _, f := range []struct{ col, val string }{
+		{"m.direction", p.Direction}, {"m.type", p.Type}, {"m.status", p.Status}, {"m.origin", p.Origin},
+	} {
+		if f.val != "" {
+			w.add(f.col+" = ?", f.val)
+		}
+	}
+}
+
+// contactNames reads the contact names of the rows' threads.
+func (e *engine) contactNames(ctx context.Context, rows []row) (map[uint64]string, error) {
+	names := map[uint64]string{}
+	if len(rows) == 0 {
+		return names, nil
+	}
+	var ids []any
+	seen := map[uint64]bool{}
+	for _, r := range rows {
+		if !seen[r.threadID] {
+			seen[r.threadID] = true
+			ids = append(ids, r.threadID)
+		}
+	}
+	query := "SELECT id, contact_name FROM threads WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
+	rs, err := e.db.QueryContext(ctx, query, ids...)
+	if err != nil {
+		return nil, fmt.Errorf("search: contact names: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id uint64
+		var name string
+		if err := rs.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("search: contact names: %w", err)
+		}
+		names[id] = name
+	}
+	return names, rs.Err()
+}
+
+// where collects AND-ed conditions and their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) prepend(cond string, args ...any) {
+	w.conds = append([]string{cond}, w.conds...)
+	w.args = append(append([]any{}, args...), w.args...)
+}
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// mysqlRules reads, once, what the server's FULLTEXT indexes hold.
+type mysqlRules struct {
+	db    *sql.DB
+	mu    sync.Mutex
+	rules *FulltextRules
+}
+
+func (m *mysqlRules) get(ctx context.Context) (FulltextRules, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.rules != nil {
+		return *m.rules, nil
+	}
+	var minToken, maxToken int
+	var stopOn int
+	var serverTable sql.NullString
+	err := m.db.QueryRowContext(ctx, "SELECT @@innodb_ft_min_token_size, @@innodb_ft_max_token_size, @@innodb_ft_enable_stopword, @@innodb_ft_server_stopword_table").
+		Scan(&minToken, &maxToken, &stopOn, &serverTable)
+	if err != nil {
+		return FulltextRules{}, fmt.Errorf("search: read full-text settings: %w", err)
+	}
+	var stopwords []string
+	if stopOn != 0 {
+		stopwords = m.stopwords(ctx, serverTable.String)
+	}
+	r := NewFulltextRules(minToken, maxToken, stopwords)
+	m.rules = &r
+	return r, nil
+}
+
+// stopwords reads the server's stopword list, or InnoDB's default list when it cannot.
+func (m *mysqlRules) stopwords(ctx context.Context, serverTable string) []string {
+	query := "SELECT value FROM INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD"
+	if db, table, ok := strings.Cut(serverTable, "/"); ok {
+		query = "SELECT value FROM `" + strings.ReplaceAll(db, "`", "``") + "`.`" + strings.ReplaceAll(table, "`", "``") + "`"
+	}
+	rows, err := m.db.QueryContext(ctx, query)
+	if err != nil {
+		return InnoDBDefaultStopwords()
+	}
+	defer rows.Close()
+	var words []string
+	for rows.Next() {
+		var w string
+		if err := rows.Scan(&w); err != nil {
+			return InnoDBDefaultStopwords()
+		}
+		words = append(words, w)
+	}
+	if rows.Err() != nil {
+		return InnoDBDefaultStopwords()
+	}
+	return words
+}
+
+func encodeBase64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeBase64(s string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", fmt.Errorf("decode cursor: %w", err)
+	}
+	return string(b), nil
+}
