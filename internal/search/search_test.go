@@ -187,7 +187,7 @@ func TestSearchResultFields(t *testing.T) {
 		r := page.Results[0]
 		want := search.Result{WAMID: "m10", ThreadID: r.ThreadID, PhoneNumberID: "pn1", ContactWAID: "5511922220002",
 			ContactName: "Bruno Lima", Timestamp: 1300, Text: "Pedido cancelado com sucesso. Reembolso em 5 dias",
-			Snippet: []search.Segment{{Text: "Pedido cancelado com sucesso. "}, {Text: "Reembolso", Match: true}, {Text: " em 5 dias"}},
+			Snippet:   []search.Segment{{Text: "Pedido cancelado com sucesso. "}, {Text: "Reembolso", Match: true}, {Text: " em 5 dias"}},
 			Direction: "outbound", Type: "text", Status: "read", Origin: "history"}
 		if r.ThreadID == 0 || !reflect.DeepEqual(r, want) {
 			t.Errorf("result = %+v\nwant %+v", r, want)
@@ -246,7 +246,7 @@ func TestSearchPagination(t *testing.T) {
 		{Q: "pedido"},
 		{Q: "pedido", Sort: search.SortRelevance},
 		{Q: "entrega* amanhã", Sort: search.SortRelevance},
-		{Q: "pedido -de"},                   // MariaDB: checked in Go on candidates
+		{Q: "pedido -de"},                     // MariaDB: checked in Go on candidates
 		{Q: "de", Sort: search.SortRelevance}, // MariaDB: no indexed word, walks messages
 		{Q: `"a entrega"`},
 		{},
