@@ -376,6 +376,17 @@ func (b *Browser) cleanup() {
 			b.t.Logf("browser screenshot of the failed test: %s", path)
 		}
 	}
+	b.close()
+}
+
+// close shuts Chromium down and waits until it has exited and its profile directory is
+// removed, so no process or directory outlives the test binary.
+func (b *Browser) close() {
+	ctx, cancel := context.WithTimeout(b.browserCtx, 10*time.Second)
+	if err := chromedp.Cancel(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		b.t.Logf("close Chromium: %v", err)
+	}
+	cancel()
 	b.cancel()
 }
 
