@@ -45,8 +45,9 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 }
 
 func classify(err error) (int, string) {
+	var ae *apperr.Error
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	if !errors.As(err, &ae) && errors.As(err, &he) {
 		msg := http.StatusText(he.Code)
 		switch he.Code {
 		case http.StatusNotFound:

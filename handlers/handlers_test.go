@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,3 +221,88 @@ func TestAddEditRemoveNumberKeepsTheTokenSecret(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func TestAPITokens(t *testing.T) {
+	app := apptest.New(t, "sqlite", apptest.Options{})
+	agent, admin := app.Token(models.RoleAgent), app.Token(models.RoleAdmin)
+	good := `{"label":"API number","display_phone_number":"5511900000000","phone_number_id":"700000000000001","waba_id":"810023456789012","provider":"positus","provider_number_id":"3f2b8c1e-4d5a-4e6f-9a7b-1c2d3e4f5a6b","access_token":"EAAGapiSecret987654"}`
+	cases := []struct {
+		name       string
+		method     string
+		token      string
+		body       string
+		wantStatus int
+		wantBody   string
+	}{
+		{"no token", "GET", "", "", http.StatusUnauthorized, "Send an API token"},
+		{"wrong token", "GET", "coex_nope", "", http.StatusUnauthorized, "not valid"},
+		{"agent lists", "GET", agent, "", http.StatusOK, `"data":[]`},
+		{"agent cannot add", "POST", agent, good, http.StatusForbidden, "Only admins"},
+		{"admin adds", "POST", admin, good, http.StatusCreated, `"provider_number_id":"3f2b8c1e-4d5a-4e6f-9a7b-1c2d3e4f5a6b"`},
+		{"admin duplicate", "POST", admin, good, http.StatusUnprocessableEntity, "already registered"},
+		{"admin invalid", "POST", admin, `{"label":""}`, http.StatusUnprocessableEntity, `"fields"`},
+		{"admin bad json", "POST", admin, `{`, http.StatusUnprocessableEntity, "JSON object"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var body []byte
+			if tc.body != "" {
+				body = []byte(tc.body)
+			}
+			res, got := app.API(tc.method, "/api/v1/numbers", tc.token, body)
+			if res.StatusCode != tc.wantStatus || !strings.Contains(got, tc.wantBody) {
+				t.Fatalf("%s = %d %s; want %d with %q", tc.method, res.StatusCode, got, tc.wantStatus, tc.wantBody)
+			}
+			if strings.Contains(got, "EAAGapiSecret987654") {
+				t.Fatal("the access token came back")
+			}
+		})
+	}
+	// Session cookies do not open the API, and tokens do not open the pages.
+	res, _ := app.Login(apptest.AdminEmail).Get("/api/v1/numbers", nil)
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("API with a session cookie = %d", res.StatusCode)
+	}
+}
+
+func TestHealthAndHeaders(t *testing.T) {
+	app := apptest.New(t, "sqlite", apptest.Options{})
+	c := app.Anonymous()
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"ready"`} {
+		res, body := c.Get(path, nil)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, want) {
+			t.Fatalf("%s = %d %s", path, res.StatusCode, body)
+		}
+	}
+	res, body := c.Get("/login", nil)
+	csp := res.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("CSP %q", csp)
+	}
+	if res.Header.Get("X-Frame-Options") != "DENY" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatal("missing security headers")
+	}
+	if strings.Contains(body, "<script>") || strings.Contains(body, " on") && strings.Contains(body, "onclick=") {
+		t.Fatal("inline script in the page")
+	}
+	if res.Header.Get("X-Request-Id") == "" {
+		t.Fatal("no request id")
+	}
+	// Static files are fingerprinted and cacheable.
+	m := regexp.MustCompile(`href="(/static/css/app\.css\?v=[0-9a-f]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("stylesheet URL not fingerprinted")
+	}
+	res, _ = c.Get(m[1], nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(res.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("static = %d %q", res.StatusCode, res.Header.Get("Cache-Control"))
+	}
+	// Readiness fails when the schema is behind.
+	if _, err := app.DB.SQL().Exec("DELETE FROM goose_db_version WHERE version_id > 0"); err != nil {
+		t.Fatal(err)
+	}
+	res, body = c.Get("/readyz", nil)
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "schema outdated") {
+		t.Fatalf("readyz on an old schema = %d %s", res.StatusCode, body)
+	}
+}
