@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"coexhistory/internal/auth"
+	"coexhistory/internal/events"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/store"
 	"coexhistory/internal/syncer"
@@ -58,6 +59,11 @@ type Inbox interface {
 	InsertInbox(ctx context.Context, source string, body []byte) (id uint64, duplicate bool, err error)
 }
 
+// Timelines builds the delivery timeline of a message.
+type Timelines interface {
+	Timeline(ctx context.Context, pnid, wamid string, opts events.Options) (events.Timeline, error)
+}
+
 // Deps are the services the handlers use; internal/server creates them.
 type Deps struct {
 	Logger        *slog.Logger
@@ -67,6 +73,7 @@ type Deps struct {
 	Admin         AdminStore
 	Health        Health
 	Inbox         Inbox
+	Events        Timelines
 	WakeIngest    func() // tells the ingest workers new work arrived (optional)
 	Webhooks      WebhookConfig
 	Asset         func(name string) string

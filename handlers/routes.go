@@ -25,6 +25,8 @@ func (h *Handlers) Register(e *echo.Echo) {
 	staff.POST("/logout", h.logout)
 	staff.GET("/", h.numbersPage)
 	staff.GET("/numbers/table", h.numbersTable)
+	staff.GET("/messages/:wamid/events", h.messageEvents)
+	staff.POST("/messages/:wamid/events/refresh", h.refreshMessageEvents)
 
 	// Admin pages.
 	admin := staff.Group("", requireAdmin)
@@ -41,6 +43,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	// JSON API: bearer token.
 	api := e.Group("/api/v1", h.apiAuth)
 	api.GET("/numbers", h.apiListNumbers)
+	api.GET("/messages/:wamid/events", h.apiMessageEvents)
 	apiAdmin := api.Group("", requireAdmin)
 	apiAdmin.POST("/numbers", h.apiCreateNumber)
 }

@@ -411,3 +411,9 @@ func noteFor(err error) string {
 	ref = append(ref, "HTTP "+strconv.Itoa(ge.HTTPStatus))
 	return words + " (" + strings.Join(ref, ", ") + ")"
 }
+
+// InteractiveRetry is the retry policy for the Graph API client of timelines: a person is
+// waiting, so fewer tries and short waits (the sync client keeps the long default).
+func InteractiveRetry() provider.RetryPolicy {
+	return provider.RetryPolicy{MaxAttempts: 3, Base: 500 * time.Millisecond, Cap: 4 * time.Second, AttemptTimeout: 10 * time.Second}
+}

@@ -15,6 +15,8 @@ import (
 	"coexhistory/handlers"
 	"coexhistory/internal/auth"
 	"coexhistory/internal/config"
+	"coexhistory/internal/events"
+	"coexhistory/internal/provider"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/secrets"
 	"coexhistory/internal/store"
@@ -30,6 +32,7 @@ type Services struct {
 	Auth     *auth.Service
 	Registry *registry.Service
 	Assets   *static.Assets
+	Events   *events.Service // delivery timelines of messages
 	Now      func() time.Time
 }
 
@@ -46,7 +49,7 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 	if now == nil {
 		now = time.Now
 	}
-	return &Services{
+	s := &Services{
 		Config:   cfg,
 		DB:       db,
 		Logger:   logger,
@@ -54,7 +57,19 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 		Registry: registry.New(db, box),
 		Assets:   assets,
 		Now:      now,
-	}, nil
+	}
+	s.Events = events.New(events.Config{
+		Store:  db,
+		Tokens: s.Registry,
+		Meta: provider.NewMeta(provider.MetaConfig{
+			BaseURL: cfg.GraphBaseURL, Version: cfg.GraphAPIVersion, Retry: events.InteractiveRetry(), Logger: logger,
+		}),
+		APIVersion: cfg.GraphAPIVersion,
+		CacheTTL:   cfg.EventsCacheTTL,
+		Now:        now,
+		Logger:     logger,
+	})
+	return s, nil
 }
 
 // New returns the HTTP handler of the dashboard.
@@ -68,6 +83,7 @@ func New(s *Services) http.Handler {
 		Overview:      s.DB,
 		Admin:         s.DB,
 		Health:        s.DB,
+		Events:        s.Events,
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,
 		SyncTimeout:   s.Config.SyncTimeout,
