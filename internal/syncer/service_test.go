@@ -29,7 +29,9 @@ type reply struct {
 	delay  time.Duration
 }
 
-func ok(id string) reply { return reply{200, `{"messaging_product":"whatsapp","request_id":"` + id + `"}`, 0} }
+func ok(id string) reply {
+	return reply{200, `{"messaging_product":"whatsapp","request_id":"` + id + `"}`, 0}
+}
 
 func graphErr(status, code int, transient bool) reply {
 	return reply{status, fmt.Sprintf(`{"error":{"message":"m","type":"OAuthException","code":%d,"is_transient":%v,"fbtrace_id":"TRACE"}}`, code, transient), 0}
