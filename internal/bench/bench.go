@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"text/tabwriter"
 	"time"
 
 	"coexhistory/internal/search"
@@ -84,15 +83,15 @@ func Search(ctx context.Context, db *store.DB, opts Options, w io.Writer) error 
 	if err != nil {
 		return err
 	}
-	results := make([]Result, 0, len(cases))
+	fmt.Fprintf(w, rowFormat, "case", "p50", "p95", "max", "rows", "target p95")
 	for _, bc := range cases {
 		r, err := measure(ctx, bc, opts.Runs)
 		if err != nil {
 			return fmt.Errorf("bench %s: %w", bc.name, err)
 		}
-		results = append(results, r)
+		printResult(w, r)
 	}
-	return printResults(w, results)
+	return nil
 }
 
 // Ensure makes sure db holds corpus c: when the benchmark numbers already hold exactly its
@@ -129,7 +128,7 @@ func Load(ctx context.Context, db *store.DB, c Corpus) error {
 	if err := InsertThreads(ctx, db, threads); err != nil {
 		return err
 	}
-	const flushAt = RowsPerStatement * StatementsPerTransact
+	const flushAt = RowsPerTransaction
 	batch := make([]models.Message, 0, flushAt+1000)
 	serial := 0
 	for i, t := range threads {
@@ -261,20 +260,18 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
-func printResults(w io.Writer, results []Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "case\tp50\tp95\tmax\trows\ttarget p95\t")
-	for _, r := range results {
-		target := "-"
-		if r.Target > 0 {
-			target = "≤ " + ms(r.Target)
-			if !r.Met() {
-				target += " MISSED"
-			}
+// rowFormat lays out the result table; rows print as soon as they are measured.
+const rowFormat = "%-52s %10s %10s %10s %5s  %s\n"
+
+func printResult(w io.Writer, r Result) {
+	target := "-"
+	if r.Target > 0 {
+		target = "≤ " + ms(r.Target)
+		if !r.Met() {
+			target += " MISSED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t\n", r.Case, ms(r.P50), ms(r.P95), ms(r.Max), r.Rows, target)
 	}
-	return tw.Flush()
+	fmt.Fprintf(w, rowFormat, r.Case, ms(r.P50), ms(r.P95), ms(r.Max), fmt.Sprint(r.Rows), target)
 }
 
 func ms(d time.Duration) string {

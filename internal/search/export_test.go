@@ -1,8 +1,12 @@
 package search
 
-// SetScanLimits shrinks how many candidate rows a search reads per query and per page, so
-// tests can walk the Go-side text check over several batches.
-func SetScanLimits(s Searcher, batch, maxScan int) {
+// SetScanLimits changes how many candidate rows a search reads per query (batch) and per page
+// (maxScan), and the size of the recent window (MySQL; 0 turns it off), so that tests walk
+// every path over a small corpus.
+func SetScanLimits(s Searcher, batch, maxScan, window int) {
 	e := s.(*engine)
 	e.batch, e.maxScan = batch, maxScan
+	if e.dialect == "mysql" {
+		e.window = window
+	}
 }

@@ -155,22 +155,39 @@ func TestSearchSameOnBothDialects(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		loadCorpus(t, db)
-		s := search.New(db)
 		ctx := context.Background()
-		for _, tt := range tests {
-			page, err := s.Search(ctx, tt.p)
-			if err != nil {
-				t.Errorf("%s: %v", tt.name, err)
-				continue
-			}
-			if got := wamids(page.Results); !reflect.DeepEqual(got, ids(tt.want)) {
-				t.Errorf("%s: %+v found %v, want %v", tt.name, tt.p, got, ids(tt.want))
-			}
-			if page.NextCursor != "" {
-				t.Errorf("%s: NextCursor %q on the only page", tt.name, page.NextCursor)
+		for _, sc := range scanConfigs(db) {
+			for _, tt := range tests {
+				page, err := sc.s.Search(ctx, tt.p)
+				if err != nil {
+					t.Errorf("%s, %s: %v", sc.name, tt.name, err)
+					continue
+				}
+				if got := wamids(page.Results); !reflect.DeepEqual(got, ids(tt.want)) {
+					t.Errorf("%s, %s: Q %q found %v, want %v", sc.name, tt.name, tt.p.Q, got, ids(tt.want))
+				}
+				if page.NextCursor != "" {
+					t.Errorf("%s, %s: NextCursor %q on the only page", sc.name, tt.name, page.NextCursor)
+				}
 			}
 		}
 	})
+}
+
+type scanConfig struct {
+	name string
+	s    search.Searcher
+}
+
+// scanConfigs are Searchers that take every path over the small corpus: the defaults (on
+// MariaDB the recent window then covers the whole corpus), no recent window (the FULLTEXT
+// index alone), and tiny windows and batches (window, then index, in several steps).
+func scanConfigs(db *store.DB) []scanConfig {
+	noWindow := search.New(db)
+	search.SetScanLimits(noWindow, 200, 2000, 0)
+	tiny := search.New(db)
+	search.SetScanLimits(tiny, 2, 5, 3)
+	return []scanConfig{{"defaults", search.New(db)}, {"no window", noWindow}, {"tiny scans", tiny}}
 }
 
 func TestSearchResultFields(t *testing.T) {
@@ -244,6 +261,9 @@ func TestSearchRelevance(t *testing.T) {
 func TestSearchPagination(t *testing.T) {
 	cases := []search.Params{
 		{Q: "pedido"},
+		{Q: "pedido", PhoneNumberID: "pn1"},
+		{Q: "entrega amanhã"},
+		{Q: `"entrega amanhã"`},
 		{Q: "pedido", Sort: search.SortRelevance},
 		{Q: "entrega* amanhã", Sort: search.SortRelevance},
 		{Q: "pedido -de"},                     // MariaDB: checked in Go on candidates
@@ -255,11 +275,10 @@ func TestSearchPagination(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		loadCorpus(t, db)
 		ctx := context.Background()
-		for _, small := range []struct{ batch, maxScan int }{{200, 2000}, {2, 5}} {
-			s := search.New(db)
-			search.SetScanLimits(s, small.batch, small.maxScan)
+		for _, sc := range scanConfigs(db) {
+			s := sc.s
 			for _, p := range cases {
-				name := fmt.Sprintf("%+v (scan %d/%d)", p, small.batch, small.maxScan)
+				name := fmt.Sprintf("%s: Q %q sort %q number %q", sc.name, p.Q, p.Sort, p.PhoneNumberID)
 				all := p
 				all.Limit = 100
 				big, err := s.Search(ctx, all)

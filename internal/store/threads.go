@@ -31,8 +31,8 @@ var threadColumns = []string{"id", "phone_number_id", "contact_wa_id", "contact_
 var threadMessageColumns = []string{"id", "wamid", "direction", "type", "text", "ts", "status", "origin",
 	"edited", "deleted", "media_id", "mime_type", "raw"}
 
-// messageColumns are all columns of one message.
-var messageColumns = []string{"id", "phone_number_id", "wamid", "thread_id", "contact_wa_id", "direction",
+// messageAllColumns are all columns of one message.
+var messageAllColumns = []string{"id", "phone_number_id", "wamid", "thread_id", "contact_wa_id", "direction",
 	"type", "text", "ts", "status", "origin", "edited", "deleted", "media_id", "mime_type", "reaction_to",
 	"phase", "chunk_order", "position", "raw", "created_at", "updated_at"}
 
@@ -277,7 +277,7 @@ func (db *DB) threadMessagePosition(ctx context.Context, threadID uint64, wamid 
 // MessageByWAMID returns one message of a number, or ErrNotFound.
 func (db *DB) MessageByWAMID(ctx context.Context, phoneNumberID, wamid string) (models.Message, error) {
 	var m models.Message
-	err := db.q(ctx).Select(messageColumns).Where("phone_number_id = ? AND wamid = ?", phoneNumberID, wamid).Take(&m).Error
+	err := db.q(ctx).Select(messageAllColumns).Where("phone_number_id = ? AND wamid = ?", phoneNumberID, wamid).Take(&m).Error
 	if err != nil {
 		return m, fmt.Errorf("message %q: %w", wamid, translate(err))
 	}
