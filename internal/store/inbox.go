@@ -1,0 +1,262 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"coexhistory/models"
+)
+
+// ErrLeaseLost means an inbox row is no longer leased by the caller: its lease expired and
+// another worker claimed it, or staff requeued it. The caller's work is not recorded.
+var ErrLeaseLost = errors.New("inbox lease lost")
+
+// inboxListColumns are the columns of inbox lists: everything but the body.
+var inboxListColumns = []string{"id", "body_sha256", "source", "size", "received_at", "state", "field",
+	"phone_number_id", "attempts", "lease_owner", "lease_until_ms", "error", "processed_at"}
+
+// maxInboxError bounds the error text kept on a row (the column is TEXT).
+const maxInboxError = 16000
+
+// InsertInbox durably stores a received webhook body, unique on its SHA-256. A body
+// already stored returns the existing row's id with duplicate=true and stores nothing new.
+// On return without error the row is committed.
+func (db *DB) InsertInbox(ctx context.Context, source string, body []byte) (id uint64, duplicate bool, err error) {
+	sum := sha256.Sum256(body)
+	item := models.InboxItem{
+		BodySHA256: hex.EncodeToString(sum[:]),
+		Source:     source,
+		Body:       body,
+		Size:       len(body),
+		ReceivedAt: db.now(),
+		State:      models.InboxPending,
+	}
+	if body == nil {
+		item.Body = []byte{}
+	}
+	err = db.q(ctx).Create(&item).Error
+	if err == nil {
+		return item.ID, false, nil
+	}
+	if !isDuplicate(err) {
+		return 0, false, fmt.Errorf("insert inbox: %w", translate(err))
+	}
+	var existing models.InboxItem
+	if err := db.q(ctx).Select("id").Where("body_sha256 = ?", item.BodySHA256).Take(&existing).Error; err != nil {
+		return 0, false, fmt.Errorf("insert inbox: find duplicate: %w", translate(err))
+	}
+	return existing.ID, true, nil
+}
+
+// ClaimInbox leases up to limit rows to owner for lease: pending rows, and processing rows
+// whose lease has expired (a crashed or stuck worker), oldest first. It is safe with several
+// workers and app instances: a row is leased to one owner at a time. The claimed rows are
+// returned with their bodies and their attempts already counted.
+func (db *DB) ClaimInbox(ctx context.Context, owner string, lease time.Duration, limit int) ([]models.InboxItem, error) {
+	if owner == "" {
+		return nil, errors.New("claim inbox: empty owner")
+	}
+	if limit <= 0 {
+		limit = 1
+	}
+	nowMs := db.now().UnixMilli()
+	until := nowMs + lease.Milliseconds()
+	var ids []uint64
+	var err error
+	switch db.dialect {
+	case MySQL:
+		ids, err = db.claimSkipLocked(ctx, owner, nowMs, until, limit)
+	default:
+		ids, err = db.claimReturning(ctx, owner, nowMs, until, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var items []models.InboxItem
+	err = db.q(ctx).Where("id IN ? AND lease_owner = ? AND state = ?", ids, owner, models.InboxProcessing).
+		Order("id").Find(&items).Error
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: read claimed rows: %w", translate(err))
+	}
+	return items, nil
+}
+
+const claimableWhere = "(state = ? OR (state = ? AND lease_until_ms < ?))"
+
+// claimSkipLocked claims on MySQL/MariaDB: the candidate rows are locked with SKIP LOCKED,
+// so concurrent claimers pass over each other's rows instead of waiting.
+func (db *DB) claimSkipLocked(ctx context.Context, owner string, nowMs, until int64, limit int) ([]uint64, error) {
+	var ids []uint64
+	err := db.q(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Raw("SELECT id FROM webhook_inbox WHERE "+claimableWhere+" ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+			models.InboxPending, models.InboxProcessing, nowMs, limit).Scan(&ids).Error
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		return tx.Exec("UPDATE webhook_inbox SET state = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN ?",
+			models.InboxProcessing, owner, until, ids).Error
+	})
+	return ids, translate(err)
+}
+
+// claimReturning claims on SQLite with one conditional UPDATE: SQLite runs one writer at a
+// time, so the statement is atomic against every other claimer.
+func (db *DB) claimReturning(ctx context.Context, owner string, nowMs, until int64, limit int) ([]uint64, error) {
+	var ids []uint64
+	err := db.q(ctx).Raw("UPDATE webhook_inbox SET state = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1 "+
+		"WHERE id IN (SELECT id FROM webhook_inbox WHERE "+claimableWhere+" ORDER BY id LIMIT ?) RETURNING id",
+		models.InboxProcessing, owner, until,
+		models.InboxPending, models.InboxProcessing, nowMs, limit).Scan(&ids).Error
+	return ids, translate(err)
+}
+
+// CompleteInbox marks a leased row done, recording the webhook field(s) and the business
+// number it carried, and an optional note (e.g. "unknown field kept raw"). It returns
+// ErrLeaseLost when the row is no longer leased by owner.
+func (db *DB) CompleteInbox(ctx context.Context, id uint64, owner, field, phoneNumberID, note string) error {
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("id = ? AND state = ? AND lease_owner = ?", id, models.InboxProcessing, owner).
+		Updates(map[string]any{
+			"state":           models.InboxDone,
+			"field":           clipString(field, 64),
+			"phone_number_id": clipString(phoneNumberID, 32),
+			"error":           clipString(note, maxInboxError),
+			"lease_owner":     "",
+			"lease_until_ms":  0,
+			"processed_at":    db.now(),
+		})
+	return leaseResult("complete inbox", res)
+}
+
+// FailInbox marks a leased row failed with its error, kept for staff to inspect and
+// requeue. It returns ErrLeaseLost when the row is no longer leased by owner.
+func (db *DB) FailInbox(ctx context.Context, id uint64, owner, errText string) error {
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("id = ? AND state = ? AND lease_owner = ?", id, models.InboxProcessing, owner).
+		Updates(map[string]any{
+			"state":          models.InboxFailed,
+			"error":          clipString(errText, maxInboxError),
+			"lease_owner":    "",
+			"lease_until_ms": 0,
+			"processed_at":   db.now(),
+		})
+	return leaseResult("fail inbox", res)
+}
+
+// RetryInbox gives a leased row back after a transient error (the database was busy or
+// down): it stays in processing with no owner until retryAfter has passed, then any
+// worker claims it again. The error is kept on the row meanwhile.
+func (db *DB) RetryInbox(ctx context.Context, id uint64, owner, errText string, retryAfter time.Duration) error {
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("id = ? AND state = ? AND lease_owner = ?", id, models.InboxProcessing, owner).
+		Updates(map[string]any{
+			"error":          clipString(errText, maxInboxError),
+			"lease_owner":    "",
+			"lease_until_ms": db.now().Add(retryAfter).UnixMilli(),
+		})
+	return leaseResult("retry inbox", res)
+}
+
+func leaseResult(op string, res *gorm.DB) error {
+	if res.Error != nil {
+		return fmt.Errorf("%s: %w", op, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%s: %w", op, ErrLeaseLost)
+	}
+	return nil
+}
+
+// InboxFilter selects inbox rows for the admin page.
+type InboxFilter struct {
+	State    string // models.Inbox*; "" for all
+	Field    string // webhook field as recorded after processing; "" for all
+	BeforeID uint64 // keyset cursor: rows with a smaller id
+	Limit    int    // default 50, at most 500
+}
+
+// ListInbox lists inbox rows newest first, without their bodies.
+func (db *DB) ListInbox(ctx context.Context, f InboxFilter) ([]models.InboxItem, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	q := db.q(ctx).Model(&models.InboxItem{}).Select(inboxListColumns)
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if f.Field != "" {
+		q = q.Where("field = ?", f.Field)
+	}
+	if f.BeforeID > 0 {
+		q = q.Where("id < ?", f.BeforeID)
+	}
+	var out []models.InboxItem
+	if err := q.Order("id DESC").Limit(f.Limit).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list inbox: %w", translate(err))
+	}
+	return out, nil
+}
+
+// GetInbox returns one inbox row with its body.
+func (db *DB) GetInbox(ctx context.Context, id uint64) (models.InboxItem, error) {
+	var it models.InboxItem
+	err := db.q(ctx).Where("id = ?", id).Take(&it).Error
+	return it, translate(err)
+}
+
+// RequeueInbox puts a row back to pending so a worker processes it again (the reprocess
+// button). Applying a body is idempotent, so requeueing a done row changes nothing but its
+// state. The attempts counter restarts.
+func (db *DB) RequeueInbox(ctx context.Context, id uint64) error {
+	res := db.q(ctx).Model(&models.InboxItem{}).Where("id = ?", id).Updates(map[string]any{
+		"state":          models.InboxPending,
+		"lease_owner":    "",
+		"lease_until_ms": 0,
+		"attempts":       0,
+	})
+	if res.Error != nil {
+		return fmt.Errorf("requeue inbox: %w", translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// InboxCounts returns the number of rows per state (states without rows are absent).
+func (db *DB) InboxCounts(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		State string `gorm:"column:state"`
+		N     int    `gorm:"column:n"`
+	}
+	if err := db.q(ctx).Table("webhook_inbox").Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("inbox counts: %w", translate(err))
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
+// clipString cuts s to at most n bytes without splitting a UTF-8 sequence.
+func clipString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	s = s[:n]
+	return s
+}
