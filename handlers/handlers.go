@@ -73,6 +73,7 @@ type Deps struct {
 	Admin         AdminStore
 	Health        Health
 	Inbox         Inbox
+	InboxAdmin    InboxAdmin
 	Events        Timelines
 	WakeIngest    func() // tells the ingest workers new work arrived (optional)
 	Webhooks      WebhookConfig

@@ -77,12 +77,19 @@ func New(s *Services) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	h := handlers.New(handlers.Deps{
-		Logger:        s.Logger,
-		Auth:          s.Auth,
-		Numbers:       s.Registry,
-		Overview:      s.DB,
-		Admin:         s.DB,
-		Health:        s.DB,
+		Logger:     s.Logger,
+		Auth:       s.Auth,
+		Numbers:    s.Registry,
+		Overview:   s.DB,
+		Admin:      s.DB,
+		Health:     s.DB,
+		Inbox:      s.DB,
+		InboxAdmin: s.DB,
+		Webhooks: handlers.WebhookConfig{
+			AppSecret:    []byte(s.Config.AppSecret),
+			VerifyToken:  s.Config.VerifyToken,
+			PositusToken: s.Config.PositusWebhookToken,
+		},
 		Events:        s.Events,
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,
