@@ -42,13 +42,13 @@ func chunk(phase, order, progress int, msgs ...coex.Message) store.ChunkInput {
 // dumpRow is the canonical, arrival-independent view of a stored message.
 type dumpRow struct {
 	Contact, WAMID, Direction, Type, Text, Status, Origin, MediaID, MimeType, ReactionTo string
-	TS                                                                                    int64
-	Edited, Deleted                                                                       bool
+	TS                                                                                   int64
+	Edited, Deleted                                                                      bool
 }
 
 type dumpThread struct {
-	Contact, Name                  string
-	Count                          int
+	Contact, Name                 string
+	Count                         int
 	FirstMessageAt, LastMessageAt int64
 }
 
@@ -267,7 +267,10 @@ func TestMergeIsIndependentOfArrivalOrder(t *testing.T) {
 			}
 		}},
 		{"echo, edit and revoke in any order", []func(context.Context, *store.DB) error{
-			func(ctx context.Context, db *store.DB) error { _, err := db.ApplyMessages(ctx, hPNID, []coex.Message{echo}); return err },
+			func(ctx context.Context, db *store.DB) error {
+				_, err := db.ApplyMessages(ctx, hPNID, []coex.Message{echo})
+				return err
+			},
 			func(ctx context.Context, db *store.DB) error {
 				_, err := db.ApplyEdits(ctx, hPNID, []coex.Edit{{WAMID: "e1", OriginalWAMID: "we", NewText: "Bom dia!", Timestamp: 610, ContactWAID: "551100"}})
 				return err
@@ -308,7 +311,10 @@ func TestMergeIsIndependentOfArrivalOrder(t *testing.T) {
 		}},
 		{"chunks overlapping a live echo", []func(context.Context, *store.DB) error{
 			applyChunk(chunk(0, 1, 90, msg("we", "551100", 598, "text", "Bom dia", "DELIVERED", true))),
-			func(ctx context.Context, db *store.DB) error { _, err := db.ApplyMessages(ctx, hPNID, []coex.Message{echo}); return err },
+			func(ctx context.Context, db *store.DB) error {
+				_, err := db.ApplyMessages(ctx, hPNID, []coex.Message{echo})
+				return err
+			},
 		}, func(t *testing.T, msgs []dumpRow) {
 			want := dumpRow{Contact: "551100", WAMID: "we", Direction: "outbound", Type: "text", Text: "Bom dia", Status: "delivered",
 				Origin: "history", TS: 598}
