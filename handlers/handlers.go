@@ -75,6 +75,8 @@ type Deps struct {
 	Inbox         Inbox
 	InboxAdmin    InboxAdmin
 	Events        Timelines
+	Sync          SyncRequester
+	SyncProgress  SyncProgress
 	WakeIngest    func() // tells the ingest workers new work arrived (optional)
 	Webhooks      WebhookConfig
 	Asset         func(name string) string

@@ -48,7 +48,7 @@ func (h *Handlers) numberRows(c echo.Context) ([]pages.NumberRow, error) {
 		rows = append(rows, pages.NumberRow{
 			ID: n.ID, Label: n.Label, DisplayPhoneNumber: n.DisplayPhoneNumber, PhoneNumberID: n.PhoneNumberID,
 			Provider: n.Provider, AccountState: n.AccountState, OnboardedAt: n.OnboardedAt,
-			Sync: components.SyncBadge{State: st.State, Progress: st.Progress, Reason: st.Reason,
+			Sync: components.SyncBadge{NumberID: n.ID, State: st.State, Progress: st.Progress, Reason: st.Reason,
 				CanSync: st.CanSync, DisabledReason: st.DisabledReason},
 			Messages: cnt.Messages, Threads: cnt.Threads, LastActivity: cnt.LastMessageAt,
 		})

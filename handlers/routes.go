@@ -25,6 +25,8 @@ func (h *Handlers) Register(e *echo.Echo) {
 	staff.POST("/logout", h.logout)
 	staff.GET("/", h.numbersPage)
 	staff.GET("/numbers/table", h.numbersTable)
+	staff.GET("/numbers/:id", h.numberPage)
+	staff.GET("/numbers/:id/sync", h.syncFragment)
 	staff.GET("/messages/:wamid/events", h.messageEvents)
 	staff.POST("/messages/:wamid/events/refresh", h.refreshMessageEvents)
 
@@ -34,6 +36,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	admin.GET("/numbers/:id/edit", h.editNumberPage)
 	admin.POST("/numbers/:id", h.updateNumber)
 	admin.DELETE("/numbers/:id", h.deleteNumber)
+	admin.POST("/numbers/:id/sync", h.requestSync)
 	admin.GET("/admin/inbox", h.inboxPage)
 	admin.GET("/admin/inbox/:id", h.inboxItemPage)
 	admin.POST("/admin/inbox/:id/reprocess", h.reprocessInbox)
@@ -46,7 +49,9 @@ func (h *Handlers) Register(e *echo.Echo) {
 	// JSON API: bearer token.
 	api := e.Group("/api/v1", h.apiAuth)
 	api.GET("/numbers", h.apiListNumbers)
+	api.GET("/numbers/:phone_number_id/sync", h.apiSyncStatus)
 	api.GET("/messages/:wamid/events", h.apiMessageEvents)
 	apiAdmin := api.Group("", requireAdmin)
 	apiAdmin.POST("/numbers", h.apiCreateNumber)
+	apiAdmin.POST("/numbers/:phone_number_id/sync", h.apiRequestSync)
 }

@@ -131,4 +131,3 @@ func TestWebhookAnswers503WhenTheDatabaseIsDown(t *testing.T) {
 		t.Fatalf("status %d, want 503 so that Meta retries", status)
 	}
 }
-

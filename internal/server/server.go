@@ -20,6 +20,8 @@ import (
 	"coexhistory/internal/registry"
 	"coexhistory/internal/secrets"
 	"coexhistory/internal/store"
+	"coexhistory/internal/syncer"
+	"coexhistory/models"
 	"coexhistory/static"
 )
 
@@ -33,6 +35,7 @@ type Services struct {
 	Registry *registry.Service
 	Assets   *static.Assets
 	Events   *events.Service // delivery timelines of messages
+	Sync     *syncer.Service // history sync requests and their timeouts
 	Now      func() time.Time
 }
 
@@ -69,7 +72,26 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 		Now:        now,
 		Logger:     logger,
 	})
+	s.Sync = syncer.New(syncer.Config{
+		Store:  db,
+		Tokens: s.Registry,
+		Providers: map[string]provider.SyncRequester{
+			models.ProviderMeta: provider.NewMeta(provider.MetaConfig{
+				BaseURL: cfg.GraphBaseURL, Version: cfg.GraphAPIVersion, Retry: syncRetry(), Logger: logger,
+			}),
+			models.ProviderPositus: provider.NewPositus(provider.PositusConfig{BaseURL: cfg.PositusBaseURL, Retry: syncRetry(), Logger: logger}),
+		},
+		Timeout: cfg.SyncTimeout,
+		Now:     now,
+		Logger:  logger,
+	})
 	return s, nil
+}
+
+// syncRetry is the retry policy of sync requests: staff wait for the answer, so a few quick
+// retries within syncer.DefaultCallBudget.
+func syncRetry() provider.RetryPolicy {
+	return provider.RetryPolicy{MaxAttempts: 4, Base: 500 * time.Millisecond, Cap: 5 * time.Second, AttemptTimeout: 10 * time.Second}
 }
 
 // New returns the HTTP handler of the dashboard.
@@ -91,6 +113,8 @@ func New(s *Services) http.Handler {
 			PositusToken: s.Config.PositusWebhookToken,
 		},
 		Events:        s.Events,
+		Sync:          s.Sync,
+		SyncProgress:  s.DB,
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,
 		SyncTimeout:   s.Config.SyncTimeout,

@@ -30,5 +30,9 @@ type loop struct {
 
 // loops lists the background work: ingest workers and the sync timeout sweeper.
 func (s *Services) loops() []loop {
-	return nil
+	var loops []loop
+	if s.Sync != nil {
+		loops = append(loops, loop{"sync-timeout-sweeper", s.Sync.RunSweeper})
+	}
+	return loops
 }

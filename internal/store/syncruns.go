@@ -120,3 +120,13 @@ func clipRunText(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// SyncedContacts counts the address-book contacts of a number (removed ones excluded).
+func (db *DB) SyncedContacts(ctx context.Context, pnid string) (int64, error) {
+	var n int64
+	err := db.q(ctx).Model(&models.Contact{}).Where("phone_number_id = ? AND removed = ?", pnid, false).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count contacts: %w", translate(err))
+	}
+	return n, nil
+}
