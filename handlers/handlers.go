@@ -9,6 +9,7 @@ import (
 	"coexhistory/internal/auth"
 	"coexhistory/internal/events"
 	"coexhistory/internal/registry"
+	"coexhistory/internal/search"
 	"coexhistory/internal/store"
 	"coexhistory/internal/syncer"
 	"coexhistory/models"
@@ -64,6 +65,19 @@ type Timelines interface {
 	Timeline(ctx context.Context, pnid, wamid string, opts events.Options) (events.Timeline, error)
 }
 
+// ThreadReader reads conversations and their messages.
+type ThreadReader interface {
+	ListThreads(ctx context.Context, f store.ThreadFilter) (store.ThreadPage, error)
+	GetThread(ctx context.Context, id uint64) (models.Thread, error)
+	ThreadMessages(ctx context.Context, threadID uint64, p store.MessagePage) (store.MessageList, error)
+	ReactionsFor(ctx context.Context, phoneNumberID string, wamids []string) (map[string][]store.Reaction, error)
+}
+
+// MessageSearch finds messages by their text and by filters.
+type MessageSearch interface {
+	Search(ctx context.Context, p search.Params) (search.Page, error)
+}
+
 // Deps are the services the handlers use; internal/server creates them.
 type Deps struct {
 	Logger        *slog.Logger
@@ -75,6 +89,8 @@ type Deps struct {
 	Inbox         Inbox
 	InboxAdmin    InboxAdmin
 	Events        Timelines
+	Threads       ThreadReader
+	Search        MessageSearch
 	Sync          SyncRequester
 	SyncProgress  SyncProgress
 	WakeIngest    func() // tells the ingest workers new work arrived (optional)

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"github.com/labstack/echo/v4"
+
+	"coexhistory/internal/export"
 )
 
 // Register adds every route of coexhistory to e, grouped by trust.
@@ -29,6 +31,9 @@ func (h *Handlers) Register(e *echo.Echo) {
 	staff.GET("/numbers/:id/sync", h.syncFragment)
 	staff.GET("/messages/:wamid/events", h.messageEvents)
 	staff.POST("/messages/:wamid/events/refresh", h.refreshMessageEvents)
+	staff.GET("/search", h.searchPage)
+	staff.GET("/numbers/:id/threads", h.numberThreads)
+	staff.GET("/threads/:id", h.threadPage)
 
 	// Admin pages.
 	admin := staff.Group("", requireAdmin)
@@ -45,12 +50,18 @@ func (h *Handlers) Register(e *echo.Echo) {
 	admin.POST("/admin/users", h.createUser)
 	admin.POST("/admin/tokens", h.createToken)
 	admin.DELETE("/admin/tokens/:id", h.revokeToken)
+	admin.GET("/threads/:id/export.json", h.exportThread(export.FormatJSON))
+	admin.GET("/threads/:id/export.csv", h.exportThread(export.FormatCSV))
+	admin.GET("/threads/:id/export.txt", h.exportThread(export.FormatText))
 
 	// JSON API: bearer token.
 	api := e.Group("/api/v1", h.apiAuth)
 	api.GET("/numbers", h.apiListNumbers)
 	api.GET("/numbers/:phone_number_id/sync", h.apiSyncStatus)
 	api.GET("/messages/:wamid/events", h.apiMessageEvents)
+	api.GET("/threads", h.apiListThreads)
+	api.GET("/threads/:id/messages", h.apiThreadMessages)
+	api.GET("/search", h.apiSearch)
 	apiAdmin := api.Group("", requireAdmin)
 	apiAdmin.POST("/numbers", h.apiCreateNumber)
 	apiAdmin.POST("/numbers/:phone_number_id/sync", h.apiRequestSync)

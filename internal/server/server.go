@@ -18,6 +18,7 @@ import (
 	"coexhistory/internal/events"
 	"coexhistory/internal/provider"
 	"coexhistory/internal/registry"
+	"coexhistory/internal/search"
 	"coexhistory/internal/secrets"
 	"coexhistory/internal/store"
 	"coexhistory/internal/syncer"
@@ -115,6 +116,8 @@ func New(s *Services) http.Handler {
 		Events:        s.Events,
 		Sync:          s.Sync,
 		SyncProgress:  s.DB,
+		Threads:       s.DB,
+		Search:        search.New(s.DB),
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,
 		SyncTimeout:   s.Config.SyncTimeout,

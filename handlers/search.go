@@ -1,0 +1,294 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"coexhistory/internal/apperr"
+	"coexhistory/internal/search"
+	"coexhistory/internal/store"
+	"coexhistory/models"
+	"coexhistory/views/components"
+	"coexhistory/views/pages"
+)
+
+// searchForm reads the search box and filters from the query string.
+func searchForm(c echo.Context) pages.SearchForm {
+	q := c.QueryParams()
+	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
+	return pages.SearchForm{
+		Q: q.Get("q"), PhoneNumberID: get("phone_number_id"), Contact: get("contact"), From: get("from"), To: get("to"),
+		Direction: get("direction"), Type: get("type"), Status: get("status"), Origin: get("origin"), Sort: get("sort"),
+	}
+}
+
+// searchActive reports whether the form asks for anything (a query or a filter).
+func searchActive(f pages.SearchForm) bool {
+	return strings.TrimSpace(f.Q) != "" || f.PhoneNumberID != "" || f.Contact != "" || f.From != "" || f.To != "" ||
+		f.Direction != "" || f.Type != "" || f.Status != "" || f.Origin != ""
+}
+
+// searchURL is the shareable address of a search (empty fields left out); with a cursor, the
+// address of its next page.
+func searchURL(f pages.SearchForm, cursor string) string {
+	v := url.Values{}
+	set := func(k, val string) {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	set("q", f.Q)
+	set("phone_number_id", f.PhoneNumberID)
+	set("contact", f.Contact)
+	set("from", f.From)
+	set("to", f.To)
+	set("direction", f.Direction)
+	set("type", f.Type)
+	set("status", f.Status)
+	set("origin", f.Origin)
+	if f.Sort != "" && f.Sort != search.SortNewest {
+		v.Set("sort", f.Sort)
+	}
+	set("cursor", cursor)
+	if len(v) == 0 {
+		return "/search"
+	}
+	return "/search?" + v.Encode()
+}
+
+// oneOf checks a filter against its allowed values ("" always passes).
+func oneOf(field, value string, allowed ...string) error {
+	if value == "" {
+		return nil
+	}
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return apperr.New(apperr.Invalid, fmt.Sprintf("Unknown %s %q: use %s.", field, value, strings.Join(allowed, " or ")))
+}
+
+// normalizeStatus maps the words people use to the stored statuses.
+func normalizeStatus(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "failed" {
+		return "error"
+	}
+	return s
+}
+
+// searchParams checks the form and builds the search.
+func searchParams(f pages.SearchForm, cursor string, limit int) (search.Params, error) {
+	from, err := search.ParseTime(f.From, false)
+	if err != nil {
+		return search.Params{}, err
+	}
+	to, err := search.ParseTime(f.To, true)
+	if err != nil {
+		return search.Params{}, err
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return search.Params{}, apperr.New(apperr.Invalid, "The end date is before the start date.")
+	}
+	for _, e := range []error{
+		oneOf("direction", f.Direction, models.DirectionInbound, models.DirectionOutbound),
+		oneOf("origin", f.Origin, models.OriginHistory, models.OriginEcho, models.OriginLive),
+		oneOf("order", f.Sort, search.SortNewest, search.SortRelevance),
+	} {
+		if e != nil {
+			return search.Params{}, e
+		}
+	}
+	if len(f.Type) > 64 || len(f.Status) > 64 || len(f.Contact) > 200 || len(f.PhoneNumberID) > 64 {
+		return search.Params{}, apperr.New(apperr.Invalid, "A filter is too long.")
+	}
+	return search.Params{
+		Q: f.Q, PhoneNumberID: f.PhoneNumberID, Contact: f.Contact, From: from, To: to,
+		Direction: f.Direction, Type: f.Type, Status: normalizeStatus(f.Status), Origin: f.Origin,
+		Sort: f.Sort, Cursor: cursor, Limit: limit,
+	}, nil
+}
+
+// friendly turns errors about the request (bad cursor, dates, filters) into a message for
+// the user; other errors stay errors.
+func friendly(err error) (string, bool) {
+	if errors.Is(err, store.ErrBadCursor) {
+		return "This page link is no longer valid. Start again from the first page.", true
+	}
+	if e := apperr.As(err); e.Code == apperr.Invalid {
+		return e.Safe, true
+	}
+	return "", false
+}
+
+// wantsFragment reports whether the request should get a fragment: an HTMX request that is
+// not restoring a page from history (that one needs the whole page).
+func wantsFragment(c echo.Context) bool {
+	return isHX(c) && c.Request().Header.Get("HX-History-Restore-Request") != "true"
+}
+
+// numberIndex maps phone number IDs to registered numbers.
+func (h *Handlers) numberIndex(c echo.Context) (map[string]models.BusinessNumber, []models.BusinessNumber, error) {
+	ns, err := h.deps.Numbers.List(ctx(c))
+	if err != nil {
+		return nil, nil, err
+	}
+	idx := make(map[string]models.BusinessNumber, len(ns))
+	for _, n := range ns {
+		idx[n.PhoneNumberID] = n
+	}
+	return idx, ns, nil
+}
+
+func numberLabel(idx map[string]models.BusinessNumber, pnid string) string {
+	if n, ok := idx[pnid]; ok && n.Label != "" {
+		return n.Label
+	}
+	return "number " + pnid
+}
+
+// searchPage is GET /search: the whole page, the results region (HTMX form submit, with
+// the shareable URL pushed), or the next page of results ("Load more", with cursor).
+func (h *Handlers) searchPage(c echo.Context) error {
+	varyHX(c)
+	form := searchForm(c)
+	cursor := c.QueryParam("cursor")
+	idx, ns, err := h.numberIndex(c)
+	if err != nil {
+		return err
+	}
+	v := pages.SearchView{Form: form, Active: searchActive(form) || cursor != ""}
+	v.Numbers = append(v.Numbers, components.Option{Value: "", Label: "All numbers"})
+	for _, n := range ns {
+		v.Numbers = append(v.Numbers, components.Option{Value: n.PhoneNumberID, Label: n.Label})
+	}
+	status := http.StatusOK
+	if v.Active {
+		if err := h.runSearch(c, form, cursor, idx, &v); err != nil {
+			msg, ok := friendly(err)
+			if !ok {
+				return err
+			}
+			v.Error, status = msg, http.StatusUnprocessableEntity
+		}
+	}
+	if !wantsFragment(c) {
+		return render(c, status, pages.Search(h.page(c, "Search", "search"), v))
+	}
+	if cursor != "" {
+		return render(c, status, pages.SearchMore(v))
+	}
+	c.Response().Header().Set("HX-Push-Url", searchURL(form, ""))
+	return render(c, status, pages.SearchResults(v))
+}
+
+func (h *Handlers) runSearch(c echo.Context, form pages.SearchForm, cursor string, idx map[string]models.BusinessNumber, v *pages.SearchView) error {
+	p, err := searchParams(form, cursor, search.DefaultLimit)
+	if err != nil {
+		return err
+	}
+	page, err := h.deps.Search.Search(ctx(c), p)
+	if err != nil {
+		return err
+	}
+	v.Query, v.Unindexed = page.Query.String(), page.Unindexed
+	for _, r := range page.Results {
+		res := pages.SearchResult{
+			WAMID: r.WAMID, ThreadURL: threadAtURL(r.ThreadID, r.WAMID), ContactName: r.ContactName,
+			ContactWAID: r.ContactWAID, NumberLabel: numberLabel(idx, r.PhoneNumberID), Time: time.Unix(r.Timestamp, 0).UTC(),
+			Direction: r.Direction, Type: r.Type, Status: r.Status, Origin: r.Origin,
+		}
+		for _, s := range r.Snippet {
+			res.Snippet = append(res.Snippet, pages.SnippetPart{Text: s.Text, Match: s.Match})
+		}
+		v.Results = append(v.Results, res)
+	}
+	if page.NextCursor != "" {
+		v.MoreURL = searchURL(form, page.NextCursor)
+	}
+	return nil
+}
+
+// threadAtURL opens a thread at one of its messages, scrolled to and highlighted.
+func threadAtURL(threadID uint64, wamid string) string {
+	return "/threads/" + strconv.FormatUint(threadID, 10) + "?at=" + url.QueryEscape(wamid) + "#hit"
+}
+
+// searchResultJSON is one result in the API.
+type searchResultJSON struct {
+	WAMID         string           `json:"wamid"`
+	ThreadID      uint64           `json:"thread_id"`
+	PhoneNumberID string           `json:"phone_number_id"`
+	ContactWAID   string           `json:"contact_wa_id"`
+	ContactName   string           `json:"contact_name"`
+	Timestamp     int64            `json:"timestamp"`
+	Text          string           `json:"text"`
+	Snippet       []search.Segment `json:"snippet"`
+	Direction     string           `json:"direction"`
+	Type          string           `json:"type"`
+	Status        *string          `json:"status"`
+	Origin        string           `json:"origin"`
+}
+
+// apiSearch is GET /api/v1/search?q=&phone_number_id=&contact=&from=&to=&direction=&type=
+// &status=&origin=&sort=&limit=&cursor= → {"data":[…],"next_cursor"}; next_cursor is "" on the
+// last page, status null when unknown.
+func (h *Handlers) apiSearch(c echo.Context) error {
+	limit, err := limitParam(c, search.MaxLimit)
+	if err != nil {
+		return err
+	}
+	p, err := searchParams(searchForm(c), c.QueryParam("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	page, err := h.deps.Search.Search(ctx(c), p)
+	if err != nil {
+		if errors.Is(err, store.ErrBadCursor) && !apperr.Is(err, apperr.Invalid) {
+			return apperr.Wrap(apperr.Invalid, "The cursor is not valid for this search.", err)
+		}
+		return err
+	}
+	out := make([]searchResultJSON, 0, len(page.Results))
+	for _, r := range page.Results {
+		snippet := r.Snippet
+		if snippet == nil {
+			snippet = []search.Segment{}
+		}
+		out = append(out, searchResultJSON{
+			WAMID: r.WAMID, ThreadID: r.ThreadID, PhoneNumberID: r.PhoneNumberID, ContactWAID: r.ContactWAID,
+			ContactName: r.ContactName, Timestamp: r.Timestamp, Text: r.Text, Snippet: snippet,
+			Direction: r.Direction, Type: r.Type, Status: nullable(r.Status), Origin: r.Origin,
+		})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": page.NextCursor})
+}
+
+// limitParam reads ?limit= (0 when absent: the default applies).
+func limitParam(c echo.Context, maxLimit int) (int, error) {
+	s := c.QueryParam("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, apperr.New(apperr.Invalid, fmt.Sprintf("limit must be a number from 1 to %d.", maxLimit))
+	}
+	return n, nil
+}
+
+// nullable is s, or JSON null when s is empty.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,320 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"coexhistory/internal/apperr"
+	"coexhistory/internal/export"
+	"coexhistory/internal/store"
+	"coexhistory/models"
+	"coexhistory/views/pages"
+)
+
+// mediaWindow is how long Meta keeps history media downloadable (older media stay
+// placeholders).
+const mediaWindow = 14 * 24 * time.Hour
+
+// threadPageSize is how many messages a page of the thread view shows.
+const threadPageSize = 50
+
+// errThreadNotFound is the thread-not-found error users see.
+func errThreadNotFound(err error) error {
+	return apperr.Wrap(apperr.NotFound, "This conversation does not exist.", err)
+}
+
+// badCursor classifies a page cursor we did not make.
+func badCursor(err error) error {
+	if errors.Is(err, store.ErrBadCursor) {
+		return apperr.Wrap(apperr.Invalid, "This page link is no longer valid. Start again from the first page.", err)
+	}
+	return err
+}
+
+// getThread reads a thread by the :id path parameter.
+func (h *Handlers) getThread(c echo.Context) (models.Thread, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return models.Thread{}, err
+	}
+	t, err := h.deps.Threads.GetThread(ctx(c), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, errThreadNotFound(err)
+	}
+	return t, err
+}
+
+// numberThreads is GET /numbers/:id/threads: a number's conversations by recent activity,
+// filtered by contact. HTMX gets the list region (the filter), or the next rows (cursor).
+func (h *Handlers) numberThreads(c echo.Context) error {
+	varyHX(c)
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	n, err := h.deps.Numbers.Get(ctx(c), id)
+	if err != nil {
+		return err
+	}
+	contact := strings.TrimSpace(c.QueryParam("contact"))
+	cursor := c.QueryParam("cursor")
+	v := pages.ThreadsView{NumberID: n.ID, NumberLabel: n.Label, NumberDisplay: n.DisplayPhoneNumber,
+		PhoneNumberID: n.PhoneNumberID, Contact: contact}
+	status := http.StatusOK
+	page, err := h.deps.Threads.ListThreads(ctx(c), store.ThreadFilter{PhoneNumberID: n.PhoneNumberID, Contact: contact, Cursor: cursor})
+	if err != nil {
+		msg, ok := friendly(err)
+		if !ok {
+			return err
+		}
+		v.Error, status = msg, http.StatusUnprocessableEntity
+	}
+	for _, t := range page.Threads {
+		v.Rows = append(v.Rows, pages.ThreadRow{ID: t.ID, ContactName: t.ContactName, ContactWAID: t.ContactWAID,
+			MessageCount: t.MessageCount, FirstMessage: time.Unix(t.FirstMessageAt, 0).UTC(), LastMessage: time.Unix(t.LastMessageAt, 0).UTC()})
+	}
+	if page.NextCursor != "" {
+		q := url.Values{"cursor": {page.NextCursor}}
+		if contact != "" {
+			q.Set("contact", contact)
+		}
+		v.MoreURL = v.ListURL() + "?" + q.Encode()
+	}
+	if !wantsFragment(c) {
+		return render(c, status, pages.Threads(h.page(c, "Conversations · "+n.Label, "numbers"), v))
+	}
+	if cursor != "" {
+		if v.Error != "" {
+			return apperr.New(apperr.Invalid, v.Error)
+		}
+		return render(c, status, pages.ThreadRows(v))
+	}
+	push := v.ListURL()
+	if contact != "" {
+		push += "?" + url.Values{"contact": {contact}}.Encode()
+	}
+	c.Response().Header().Set("HX-Push-Url", push)
+	return render(c, status, pages.ThreadList(v))
+}
+
+// threadPage is GET /threads/:id: the chat, at its newest messages, or around ?at=<wamid>
+// (highlighted). With ?before= or ?after= (a page cursor) and HTMX it is the fragment of
+// older or newer messages; ?day= is the day shown next to the loader (see pages.ChatPage).
+func (h *Handlers) threadPage(c echo.Context) error {
+	varyHX(c)
+	t, err := h.getThread(c)
+	if err != nil {
+		return err
+	}
+	idx, _, err := h.numberIndex(c)
+	if err != nil {
+		return err
+	}
+	at, before, after := c.QueryParam("at"), c.QueryParam("before"), c.QueryParam("after")
+	req := store.MessagePage{Limit: threadPageSize}
+	switch {
+	case before != "":
+		req.Before = before
+	case after != "":
+		req.After = after
+	case at != "":
+		req.Around = at
+	default:
+		req.Latest = true
+	}
+	var notice string
+	list, err := h.deps.Threads.ThreadMessages(ctx(c), t.ID, req)
+	if errors.Is(err, store.ErrNotFound) && req.Around != "" {
+		notice = "The message you opened is not in this conversation (any more). Showing the newest messages."
+		at = ""
+		list, err = h.deps.Threads.ThreadMessages(ctx(c), t.ID, store.MessagePage{Latest: true, Limit: threadPageSize})
+	}
+	if err != nil {
+		return badCursor(err)
+	}
+	chat, err := h.chatPage(c, t, list, at)
+	if err != nil {
+		return err
+	}
+	if wantsFragment(c) && (before != "" || after != "") {
+		chat.JoinDay = c.QueryParam("day")
+		if before != "" {
+			return render(c, http.StatusOK, pages.ChatOlder(chat))
+		}
+		return render(c, http.StatusOK, pages.ChatNewer(chat))
+	}
+	p, _ := principal(c)
+	v := pages.ThreadView{
+		ID: t.ID, ContactName: t.ContactName, ContactWAID: t.ContactWAID, PhoneNumberID: t.PhoneNumberID,
+		NumberLabel: numberLabel(idx, t.PhoneNumberID), MessageCount: t.MessageCount,
+		FirstMessage: time.Unix(t.FirstMessageAt, 0).UTC(), LastMessage: time.Unix(t.LastMessageAt, 0).UTC(),
+		CanExport: p.IsAdmin(), Notice: notice, Chat: chat,
+	}
+	if n, ok := idx[t.PhoneNumberID]; ok {
+		v.NumberID = n.ID
+	}
+	return render(c, http.StatusOK, pages.Thread(h.page(c, v.ContactTitle(), "numbers"), v))
+}
+
+// chatPage builds the bubbles of a page, with reactions and the loaders' addresses.
+func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageList, at string) (pages.ChatPage, error) {
+	reactions, err := h.reactions(c, t.PhoneNumberID, list.Messages)
+	if err != nil {
+		return pages.ChatPage{}, err
+	}
+	now := h.deps.Now().UTC()
+	chat := pages.ChatPage{Messages: make([]pages.ChatMessage, 0, len(list.Messages))}
+	for _, m := range list.Messages {
+		cm := chatMessage(t.PhoneNumberID, m, now)
+		cm.Highlighted = at != "" && m.WAMID == at
+		for _, r := range reactions[m.WAMID] {
+			cm.Reactions = append(cm.Reactions, pages.ChatReaction{Emoji: r.Emoji, Direction: r.Direction})
+		}
+		chat.Messages = append(chat.Messages, cm)
+	}
+	base := "/threads/" + strconv.FormatUint(t.ID, 10)
+	if list.PrevCursor != "" && len(chat.Messages) > 0 {
+		chat.OlderURL = base + "?" + url.Values{"before": {list.PrevCursor}, "day": {chat.Messages[0].Day()}}.Encode()
+	}
+	if list.NextCursor != "" && len(chat.Messages) > 0 {
+		chat.NewerURL = base + "?" + url.Values{"after": {list.NextCursor}, "day": {chat.Messages[len(chat.Messages)-1].Day()}}.Encode()
+	}
+	return chat, nil
+}
+
+func (h *Handlers) reactions(c echo.Context, pnid string, msgs []store.ThreadMessage) (map[string][]store.Reaction, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	wamids := make([]string, len(msgs))
+	for i, m := range msgs {
+		wamids[i] = m.WAMID
+	}
+	r, err := h.deps.Threads.ReactionsFor(ctx(c), pnid, wamids)
+	if err != nil {
+		return nil, fmt.Errorf("read reactions: %w", err)
+	}
+	return r, nil
+}
+
+// chatMessage shapes one stored message as a bubble.
+func chatMessage(pnid string, m store.ThreadMessage, now time.Time) pages.ChatMessage {
+	cm := pages.ChatMessage{
+		ID: m.ID, WAMID: m.WAMID, PhoneNumberID: pnid, Direction: m.Direction, Type: m.Type, Text: m.Text,
+		Status: m.Status, Origin: m.Origin, Time: time.Unix(m.TS, 0).UTC(), Edited: m.Edited, Deleted: m.Deleted,
+	}
+	if loc := locationOf(m); loc != nil {
+		cm.Location = &pages.ChatLocation{
+			Latitude: strconv.FormatFloat(loc.Latitude, 'f', -1, 64), Longitude: strconv.FormatFloat(loc.Longitude, 'f', -1, 64),
+			Name: loc.Name, Address: loc.Address,
+		}
+	}
+	if export.IsMedia(m.Type) {
+		media := &pages.ChatMedia{Kind: m.Type, MediaID: m.MediaID, MimeType: m.MimeType}
+		if m.Type == "media_placeholder" {
+			media.Kind = "media"
+		}
+		switch {
+		case now.Sub(cm.Time) > mediaWindow:
+			media.Note = "media not available (older than 14 days)"
+		case m.MediaID == "":
+			media.Note = "media not available (no media id received yet)"
+		default:
+			media.Available = true
+		}
+		cm.Media = media
+	}
+	return cm
+}
+
+// locationOf reads the place of a location message from its raw JSON ({"location":{…}}),
+// or nil.
+func locationOf(m store.ThreadMessage) *export.Location {
+	if m.Type != "location" || m.Raw == "" {
+		return nil
+	}
+	var raw struct {
+		Location *struct {
+			Latitude  json.Number `json:"latitude"`
+			Longitude json.Number `json:"longitude"`
+			Name      string      `json:"name"`
+			Address   string      `json:"address"`
+		} `json:"location"`
+	}
+	dec := json.NewDecoder(strings.NewReader(m.Raw))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil || raw.Location == nil {
+		return nil
+	}
+	lat, err1 := strconv.ParseFloat(raw.Location.Latitude.String(), 64)
+	lng, err2 := strconv.ParseFloat(raw.Location.Longitude.String(), 64)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	return &export.Location{Latitude: lat, Longitude: lng, Name: raw.Location.Name, Address: raw.Location.Address}
+}
+
+// apiListThreads is GET /api/v1/threads?phone_number_id=&contact=&limit=&cursor= →
+// {"data":[{"id","phone_number_id","contact_wa_id","contact_name","message_count",
+// "first_message_at","last_message_at"}],"next_cursor"} by recent activity; next_cursor is ""
+// on the last page.
+func (h *Handlers) apiListThreads(c echo.Context) error {
+	limit, err := limitParam(c, store.MaxThreadLimit)
+	if err != nil {
+		return err
+	}
+	page, err := h.deps.Threads.ListThreads(ctx(c), store.ThreadFilter{
+		PhoneNumberID: strings.TrimSpace(c.QueryParam("phone_number_id")), Contact: c.QueryParam("contact"),
+		Cursor: c.QueryParam("cursor"), Limit: limit,
+	})
+	if err != nil {
+		return badCursor(err)
+	}
+	return c.JSON(http.StatusOK, page)
+}
+
+// messageJSON is a message in the API: {"wamid","direction","type","text","timestamp",
+// "status","origin","edited","deleted"}, status null when unknown.
+type messageJSON struct {
+	WAMID     string  `json:"wamid"`
+	Direction string  `json:"direction"`
+	Type      string  `json:"type"`
+	Text      string  `json:"text"`
+	Timestamp int64   `json:"timestamp"`
+	Status    *string `json:"status"`
+	Origin    string  `json:"origin"`
+	Edited    bool    `json:"edited"`
+	Deleted   bool    `json:"deleted"`
+}
+
+// apiThreadMessages is GET /api/v1/threads/:id/messages?limit=&cursor= → the thread's
+// messages in thread order (oldest first): {"data":[…],"next_cursor"}; next_cursor is "" on
+// the last page. Reactions are not listed as messages.
+func (h *Handlers) apiThreadMessages(c echo.Context) error {
+	limit, err := limitParam(c, store.MaxMessageLimit)
+	if err != nil {
+		return err
+	}
+	t, err := h.getThread(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.deps.Threads.ThreadMessages(ctx(c), t.ID, store.MessagePage{After: c.QueryParam("cursor"), Limit: limit})
+	if err != nil {
+		return badCursor(err)
+	}
+	out := make([]messageJSON, 0, len(list.Messages))
+	for _, m := range list.Messages {
+		out = append(out, messageJSON{WAMID: m.WAMID, Direction: m.Direction, Type: m.Type, Text: m.Text, Timestamp: m.TS,
+			Status: nullable(m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": list.NextCursor})
+}
