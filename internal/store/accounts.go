@@ -45,6 +45,18 @@ func (db *DB) CountUsers(ctx context.Context) (int64, error) {
 	return n, translate(err)
 }
 
+// SetPasswordHash replaces the password hash of an account.
+func (db *DB) SetPasswordHash(ctx context.Context, userID uint64, hash string) error {
+	res := db.q(ctx).Model(&models.User{}).Where("id = ?", userID).Update("password_hash", hash)
+	if res.Error != nil {
+		return fmt.Errorf("set password: %w", translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // TouchLogin records a successful sign-in.
 func (db *DB) TouchLogin(ctx context.Context, userID uint64) error {
 	return translate(db.q(ctx).Model(&models.User{}).Where("id = ?", userID).Update("last_login_at", db.now()).Error)
