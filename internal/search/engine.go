@@ -12,21 +12,25 @@ import (
 	"coexhistory/internal/store"
 )
 
-// Bounds of the Go-side text check (see Page.Unindexed) and of the recent window.
+// Bounds of the Go-side text check (see Page.Unindexed) and of scanRecent (MySQL).
 const (
-	defaultMaxScan = 2000 // candidate rows read per page at most
-	defaultBatch   = 200  // candidate rows read per query
-	defaultWindow  = 1000 // newest messages checked in Go before asking the FULLTEXT index (MySQL)
+	defaultMaxScan     = 2000  // candidate rows read per page at most through scanIndex
+	defaultBatch       = 200   // candidate rows read per query when terms are checked in Go
+	defaultWindow      = 1000  // newest messages read per window
+	defaultWindows     = 5     // windows checked before the FULLTEXT index takes over
+	defaultContactScan = 10000 // a contact's messages checked in Go rather than through the index
 )
 
 // engine runs searches with plain SQL over database/sql; dialect picks the full-text syntax.
 type engine struct {
-	db      *sql.DB
-	dialect string
-	rules   *mysqlRules // MySQL only
-	maxScan int
-	batch   int
-	window  int // MySQL newest-first searches: see recentWindow; 0 = off
+	db          *sql.DB
+	dialect     string
+	rules       *mysqlRules // MySQL only
+	maxScan     int
+	batch       int
+	window      int // MySQL newest-first searches (see scanRecent); 0 = off
+	windows     int
+	contactScan int
 }
 
 // textPlan is how a text query runs: match is the MATCH argument ("" when the index cannot
@@ -95,76 +99,29 @@ func (e *engine) Search(ctx context.Context, p Params) (Page, error) {
 			return page, fmt.Errorf("search: newest message id: %w", err)
 		}
 	}
-	keyOf := func(r row) cursor {
+	c := &collector{limit: limit, keyOf: func(r row) cursor {
 		return cursor{relevance: relevance, ts: r.ts, score: r.score, id: r.id, maxID: maxID}
-	}
-
-	batch := limit + 1
-	if !plan.check.empty() {
-		batch = max(batch, e.batch)
-	}
-	var accepted []row
-	var last *cursor
-	scanned, exhausted := 0, false
+	}}
+	exhausted := false
 	if e.window > 0 && !relevance && plan.match != "" {
-		// Newest first on InnoDB: ordering every FULLTEXT match by time costs a row lookup per
-		// match (about 0.5 s for a word in a fifth of 1M messages), so check the newest
-		// messages in Go first; common words fill the page from there. Rarer words go on to
-		// the index below, for the messages older than the window.
-		rows, boundary, err := e.recentWindow(ctx, p, after, e.window)
-		if err != nil {
+		var err error
+		if after, exhausted, err = e.scanRecent(ctx, p, q, c, after); err != nil {
 			return page, err
 		}
-		all := newTextFilter(q.Terms)
-		for _, r := range rows {
-			k := keyOf(r)
-			last = &k
-			if all.keep(r.text) {
-				accepted = append(accepted, r)
-				if len(accepted) > limit {
-					break
-				}
-			}
-		}
-		if len(accepted) <= limit {
-			if boundary == nil {
-				exhausted = true
-			} else {
-				after, last = boundary, boundary
-			}
-		}
 	}
-	for len(accepted) <= limit && !exhausted {
-		rows, err := e.fetch(ctx, p, plan.match, relevance, after, maxID, batch)
-		if err != nil {
+	if !c.full() && !exhausted {
+		var err error
+		if exhausted, err = e.scanIndex(ctx, p, plan, relevance, maxID, c, after); err != nil {
 			return page, err
 		}
-		for _, r := range rows {
-			scanned++
-			k := keyOf(r)
-			last = &k
-			if plan.check.keep(r.text) {
-				accepted = append(accepted, r)
-				if len(accepted) > limit {
-					break
-				}
-			}
-		}
-		if len(rows) < batch {
-			exhausted = true
-			break
-		}
-		if scanned >= e.maxScan {
-			break
-		}
-		after = last
 	}
+	accepted := c.accepted
 	switch {
-	case len(accepted) > limit:
+	case c.full():
 		accepted = accepted[:limit]
-		page.NextCursor = keyOf(accepted[limit-1]).encode()
-	case !exhausted && last != nil:
-		page.NextCursor = last.encode()
+		page.NextCursor = c.keyOf(accepted[limit-1]).encode()
+	case !exhausted && c.last != nil:
+		page.NextCursor = c.last.encode()
 	}
 	names, err := e.contactNames(ctx, accepted)
 	if err != nil {
@@ -182,6 +139,127 @@ func (e *engine) Search(ctx context.Context, p Params) (Page, error) {
 		page.Results = append(page.Results, res)
 	}
 	return page, nil
+}
+
+// collector gathers a page: the candidates that pass the text checks, in result order, up to
+// one more than the page holds (which proves a next page), and the key of the last candidate
+// examined (where the next page starts when the scan stopped early).
+type collector struct {
+	limit    int
+	keyOf    func(row) cursor
+	accepted []row
+	last     *cursor
+}
+
+func (c *collector) full() bool { return len(c.accepted) > c.limit }
+
+// take examines rows in order and reports whether the page is full.
+func (c *collector) take(rows []row, check textFilter) bool {
+	for _, r := range rows {
+		k := c.keyOf(r)
+		c.last = &k
+		if check.keep(r.text) {
+			c.accepted = append(c.accepted, r)
+			if c.full() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// scanRecent serves MySQL newest-first searches from plain reads checked in Go, because
+// ordering every FULLTEXT match by time costs InnoDB a row lookup per match (about 0.5 s for a
+// word in a fifth of 1M messages, whatever the other filters):
+//
+//   - with a contact filter whose threads hold at most contactScan messages, it checks all
+//     of them (newest first, window at a time) and the index is not needed;
+//   - otherwise it checks up to windows windows of the window newest messages (of the
+//     number, within From/To) after the cursor. Common words fill the page from there; for
+//     rarer ones the index takes over below the last window.
+//
+// It returns the cursor below which the index continues, and whether no candidate is left.
+func (e *engine) scanRecent(ctx context.Context, p Params, q Query, c *collector, after *cursor) (*cursor, bool, error) {
+	check := newTextFilter(q.Terms)
+	if n, ok, err := e.contactMessageCount(ctx, p); err != nil {
+		return nil, false, err
+	} else if ok && n <= e.contactScan {
+		for {
+			rows, err := e.fetch(ctx, p, "", false, after, 0, e.window)
+			if err != nil {
+				return nil, false, err
+			}
+			if c.take(rows, check) {
+				return nil, false, nil
+			}
+			if len(rows) < e.window {
+				return nil, true, nil
+			}
+			after = c.last
+		}
+	}
+	for range e.windows {
+		rows, boundary, err := e.recentWindow(ctx, p, after, e.window)
+		if err != nil {
+			return nil, false, err
+		}
+		if c.take(rows, check) {
+			return nil, false, nil
+		}
+		if boundary == nil {
+			return nil, true, nil
+		}
+		after, c.last = boundary, boundary
+	}
+	return after, false, nil
+}
+
+// scanIndex reads candidates through the full-text index (or the filters alone when the
+// index cannot anchor the query), batch by batch, and checks the terms the index cannot
+// decide. It reads at most maxScan candidates per page and reports whether none is left.
+func (e *engine) scanIndex(ctx context.Context, p Params, plan textPlan, relevance bool, maxID uint64, c *collector, after *cursor) (bool, error) {
+	batch := c.limit + 1
+	if !plan.check.empty() {
+		batch = max(batch, e.batch)
+	}
+	scanned := 0
+	for {
+		rows, err := e.fetch(ctx, p, plan.match, relevance, after, maxID, batch)
+		if err != nil {
+			return false, err
+		}
+		scanned += len(rows)
+		if c.take(rows, plan.check) {
+			return false, nil
+		}
+		if len(rows) < batch {
+			return true, nil
+		}
+		if scanned >= e.maxScan {
+			return false, nil
+		}
+		after = c.last
+	}
+}
+
+// contactMessageCount returns how many messages the threads of p's contact filter hold
+// (threads.message_count), and false when p has no contact filter.
+func (e *engine) contactMessageCount(ctx context.Context, p Params) (int, bool, error) {
+	cm := store.ParseContact(p.Contact)
+	if cm.Empty() || e.contactScan <= 0 {
+		return 0, false, nil
+	}
+	cond, args := cm.Where("t.")
+	query := "SELECT COALESCE(SUM(t.message_count), 0) FROM threads t WHERE " + cond
+	if p.PhoneNumberID != "" {
+		query += " AND t.phone_number_id = ?"
+		args = append(args, p.PhoneNumberID)
+	}
+	var n int
+	if err := e.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("search: count the contact's messages: %w", err)
+	}
+	return n, true, nil
 }
 
 // plan compiles q for the dialect.
@@ -273,13 +351,20 @@ func (e *engine) query(ctx context.Context, query string, args []any) ([]row, er
 }
 
 // recentWindow reads the messages matching p's filters among the newest size messages after
-// the cursor (of p's number, when it has one: ix_messages_number_ts covers that), newest first,
-// and returns the key of the window's oldest message: the search continues below it. The
-// boundary is nil when fewer than size messages remain, so the window saw them all.
+// the cursor (of p's number and within From/To: ix_messages_number_ts or ix_messages_ts covers
+// that), newest first, and returns the key of the window's oldest message: the search
+// continues below it. The boundary is nil when fewer than size messages remain, so the window
+// saw them all.
 func (e *engine) recentWindow(ctx context.Context, p Params, after *cursor, size int) ([]row, *cursor, error) {
 	var bw where
 	if p.PhoneNumberID != "" {
 		bw.add("m.phone_number_id = ?", p.PhoneNumberID)
+	}
+	if !p.From.IsZero() {
+		bw.add("m.ts >= ?", p.From.Unix())
+	}
+	if !p.To.IsZero() {
+		bw.add("m.ts <= ?", p.To.Unix())
 	}
 	if after != nil {
 		bw.add("(m.ts < ? OR (m.ts = ? AND m.id < ?))", after.ts, after.ts, after.id)

@@ -1,12 +1,16 @@
 package search
 
-// SetScanLimits changes how many candidate rows a search reads per query (batch) and per page
-// (maxScan), and the size of the recent window (MySQL; 0 turns it off), so that tests walk
-// every path over a small corpus.
-func SetScanLimits(s Searcher, batch, maxScan, window int) {
+// ScanLimits are the engine's bounds (see scanRecent and scanIndex).
+type ScanLimits struct {
+	Batch, MaxScan               int
+	Window, Windows, ContactScan int // MySQL only; Window 0 turns scanRecent off
+}
+
+// SetScanLimits changes a Searcher's bounds, so that tests walk every path over a small corpus.
+func SetScanLimits(s Searcher, l ScanLimits) {
 	e := s.(*engine)
-	e.batch, e.maxScan = batch, maxScan
+	e.batch, e.maxScan = l.Batch, l.MaxScan
 	if e.dialect == "mysql" {
-		e.window = window
+		e.window, e.windows, e.contactScan = l.Window, l.Windows, l.ContactScan
 	}
 }

@@ -86,7 +86,7 @@ func New(db *store.DB) Searcher {
 	e := &engine{db: db.SQL(), dialect: db.Dialect(), maxScan: defaultMaxScan, batch: defaultBatch}
 	if db.Dialect() == store.MySQL {
 		e.rules = &mysqlRules{db: db.SQL()}
-		e.window = defaultWindow
+		e.window, e.windows, e.contactScan = defaultWindow, defaultWindows, defaultContactScan
 	}
 	return e
 }

@@ -180,14 +180,24 @@ type scanConfig struct {
 }
 
 // scanConfigs are Searchers that take every path over the small corpus: the defaults (on
-// MariaDB the recent window then covers the whole corpus), no recent window (the FULLTEXT
-// index alone), and tiny windows and batches (window, then index, in several steps).
+// MariaDB the recent window then covers the whole corpus), the FULLTEXT index alone, tiny
+// windows and batches (windows, then the index, in several steps), and a contact scan in
+// small steps.
 func scanConfigs(db *store.DB) []scanConfig {
-	noWindow := search.New(db)
-	search.SetScanLimits(noWindow, 200, 2000, 0)
-	tiny := search.New(db)
-	search.SetScanLimits(tiny, 2, 5, 3)
-	return []scanConfig{{"defaults", search.New(db)}, {"no window", noWindow}, {"tiny scans", tiny}}
+	configs := []scanConfig{{"defaults", search.New(db)}}
+	for _, c := range []struct {
+		name string
+		l    search.ScanLimits
+	}{
+		{"index only", search.ScanLimits{Batch: 200, MaxScan: 2000}},
+		{"tiny windows", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 3, Windows: 2, ContactScan: 0}},
+		{"tiny contact scan", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 2, Windows: 1, ContactScan: 100}},
+	} {
+		s := search.New(db)
+		search.SetScanLimits(s, c.l)
+		configs = append(configs, scanConfig{c.name, s})
+	}
+	return configs
 }
 
 func TestSearchResultFields(t *testing.T) {
@@ -262,6 +272,8 @@ func TestSearchPagination(t *testing.T) {
 	cases := []search.Params{
 		{Q: "pedido"},
 		{Q: "pedido", PhoneNumberID: "pn1"},
+		{Q: "pedido", Contact: "55119"},
+		{Q: "pedido", From: time.Unix(1010, 0), To: time.Unix(2100, 0)},
 		{Q: "entrega amanhã"},
 		{Q: `"entrega amanhã"`},
 		{Q: "pedido", Sort: search.SortRelevance},
