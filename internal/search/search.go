@@ -1,8 +1,3 @@
-// Package search finds messages by their text and by filters: MariaDB/MySQL FULLTEXT (InnoDB,
-// boolean mode) or SQLite FTS5, behind one Searcher. What users type is parsed by Parse into
-// terms (never a syntax error) and compiled per dialect; results carry snippets as plain-text
-// segments that views escape. Pages are keyset-paginated; message text is never searched with
-// LIKE.
 package search
 
 import (

@@ -342,20 +342,26 @@ func (db *DB) CountThreadsAndMessages(ctx context.Context, phoneNumberID string)
 	return row.Threads, row.Messages, nil
 }
 
+// maxContactFilter is how many characters of a contact filter are used.
+const maxContactFilter = 100
+
 // ContactMatch is how a contact filter selects threads.
 type ContactMatch struct {
 	WAIDPrefix string // digits the contact's WhatsApp ID starts with
 	Name       string // text the contact name contains
 }
 
-// ParseContact reads a contact filter: a phone number (digits, optionally with + ( ) - . and
-// spaces) matches the start of the contact's WhatsApp ID; anything else matches part of the
-// contact name (case-insensitively; on MariaDB also accent-insensitively, on SQLite only for
-// ASCII letters).
+// ParseContact reads a contact filter (its first 100 characters): a phone number (digits,
+// optionally with + ( ) - . and spaces) matches the start of the contact's WhatsApp ID;
+// anything else matches part of the contact name (case-insensitively; on MariaDB also
+// accent-insensitively, on SQLite only for ASCII letters).
 func ParseContact(s string) ContactMatch {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return ContactMatch{}
+	}
+	if r := []rune(s); len(r) > maxContactFilter {
+		s = string(r[:maxContactFilter])
 	}
 	digits := strings.Map(func(r rune) rune {
 		switch {

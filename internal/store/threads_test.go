@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"coexhistory/internal/bench"
@@ -331,14 +332,15 @@ func TestThreadJSONShapes(t *testing.T) {
 
 func TestParseContact(t *testing.T) {
 	for in, want := range map[string]store.ContactMatch{
-		"":                {},
-		"   ":             {},
-		"+55 (11) 9-1234": {WAIDPrefix: "551191234"},
-		"5511":            {WAIDPrefix: "5511"},
-		"Ana":             {Name: "Ana"},
-		" Ana Souza ":     {Name: "Ana Souza"},
-		"11 Ana":          {Name: "11 Ana"},
-		"+":               {Name: "+"},
+		"":                       {},
+		"   ":                    {},
+		"+55 (11) 9-1234":        {WAIDPrefix: "551191234"},
+		"5511":                   {WAIDPrefix: "5511"},
+		"Ana":                    {Name: "Ana"},
+		" Ana Souza ":            {Name: "Ana Souza"},
+		"11 Ana":                 {Name: "11 Ana"},
+		"+":                      {Name: "+"},
+		strings.Repeat("é", 300): {Name: strings.Repeat("é", 100)},
 	} {
 		if got := store.ParseContact(in); got != want {
 			t.Errorf("ParseContact(%q) = %+v, want %+v", in, got, want)
