@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -41,7 +42,13 @@ func (db *DB) InsertInbox(ctx context.Context, source string, body []byte) (id u
 	if body == nil {
 		item.Body = []byte{}
 	}
-	err = db.q(ctx).Create(&item).Error
+	for attempt := 0; ; attempt++ {
+		err = db.q(ctx).Create(&item).Error
+		if err == nil || !retryableTx(err) || attempt == 3 {
+			break
+		}
+		item.ID = 0
+	}
 	if err == nil {
 		return item.ID, false, nil
 	}
@@ -94,7 +101,8 @@ func (db *DB) ClaimInbox(ctx context.Context, owner string, lease time.Duration,
 const claimableWhere = "(state = ? OR (state = ? AND lease_until_ms < ?))"
 
 // claimSkipLocked claims on MySQL/MariaDB: the candidate rows are locked with SKIP LOCKED,
-// so concurrent claimers pass over each other's rows instead of waiting.
+// so concurrent claimers pass over each other's rows instead of waiting. READ COMMITTED
+// takes no gap locks, so the receiver's inserts never wait for (or deadlock with) a claim.
 func (db *DB) claimSkipLocked(ctx context.Context, owner string, nowMs, until int64, limit int) ([]uint64, error) {
 	var ids []uint64
 	err := db.q(ctx).Transaction(func(tx *gorm.DB) error {
@@ -105,7 +113,7 @@ func (db *DB) claimSkipLocked(ctx context.Context, owner string, nowMs, until in
 		}
 		return tx.Exec("UPDATE webhook_inbox SET state = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN ?",
 			models.InboxProcessing, owner, until, ids).Error
-	})
+	}, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	return ids, translate(err)
 }
 

@@ -1,0 +1,457 @@
+// Package ingest turns stored webhook bodies into threads and messages: a worker claims
+// inbox rows with a lease, parses them (internal/coex) and applies every change through
+// the store, one transaction per history chunk. Applying is idempotent, so a row processed
+// twice (an expired lease, a reprocess) changes nothing the second time, and a crash at
+// any moment loses nothing: the lease expires and another worker takes the row.
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"coexhistory/internal/coex"
+	"coexhistory/internal/store"
+	"coexhistory/models"
+)
+
+// Store is what the worker needs of the database; *store.DB implements it.
+type Store interface {
+	ClaimInbox(ctx context.Context, owner string, lease time.Duration, limit int) ([]models.InboxItem, error)
+	CompleteInbox(ctx context.Context, id uint64, owner, field, phoneNumberID, note string) error
+	FailInbox(ctx context.Context, id uint64, owner, errText string) error
+	RetryInbox(ctx context.Context, id uint64, owner, errText string, retryAfter time.Duration) error
+
+	ApplyChunk(ctx context.Context, in store.ChunkInput) (store.ChunkResult, error)
+	ApplyHistoryErrors(ctx context.Context, phoneNumberID string, errs []coex.HistoryError) error
+	ApplyMediaUpdates(ctx context.Context, phoneNumberID string, msgs []coex.Message) (store.ApplyResult, error)
+	ApplyContacts(ctx context.Context, phoneNumberID string, changes []coex.ContactChange) error
+	ApplyMessages(ctx context.Context, phoneNumberID string, msgs []coex.Message) (store.ApplyResult, error)
+	ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex.Edit) (store.ApplyResult, error)
+	ApplyRevokes(ctx context.Context, phoneNumberID string, revokes []coex.Revoke) (store.ApplyResult, error)
+	ApplyStatuses(ctx context.Context, phoneNumberID string, statuses []coex.StatusUpdate) (store.ApplyResult, error)
+	ApplyAccountEvent(ctx context.Context, in store.AccountInput) (int, error)
+}
+
+// Options tune a Worker. The zero value is usable.
+type Options struct {
+	Owner        string        // lease owner id; default hostname-pid-random, unique per worker
+	Lease        time.Duration // how long a claimed row is ours; default 2 minutes
+	BatchSize    int           // rows ProcessOnce claims at a time; default 2 × Concurrency
+	Concurrency  int           // rows processed at the same time; default 2
+	PollInterval time.Duration // wait after finding nothing to do; default 500 ms
+	MaxAttempts  int           // tries before a row that keeps failing to apply is marked failed; default 5
+	RetryDelay   time.Duration // wait before retrying a row that failed to apply, times its attempts; default 5 s
+	Now          func() time.Time
+}
+
+// Stats are the worker's counters since it started.
+type Stats struct {
+	Processed int64 // rows marked done
+	Failed    int64 // rows marked failed (bad bodies, panics, too many attempts)
+	Retried   int64 // rows given back after an apply error, to be tried again
+	Messages  int64 // messages inserted or changed
+}
+
+// Worker applies inbox rows. It is safe to run several, in one process or many.
+type Worker struct {
+	store Store
+	log   *slog.Logger
+	opts  Options
+	wake  chan struct{}
+
+	processed, failed, retried, messages atomic.Int64
+}
+
+// New returns a worker over st.
+func New(st Store, log *slog.Logger, opts Options) *Worker {
+	if opts.Owner == "" {
+		opts.Owner = defaultOwner()
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 2 * time.Minute
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 2
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 2 * opts.Concurrency
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 500 * time.Millisecond
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.RetryDelay <= 0 {
+		opts.RetryDelay = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{store: st, log: log.With("component", "ingest", "owner", opts.Owner), opts: opts, wake: make(chan struct{}, 1)}
+}
+
+// defaultOwner is hostname-pid-random, at most 64 bytes (the lease_owner column).
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	if len(host) > 40 {
+		host = host[:40]
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
+}
+
+// Owner is the worker's lease owner id.
+func (w *Worker) Owner() string { return w.opts.Owner }
+
+// Stats returns the counters.
+func (w *Worker) Stats() Stats {
+	return Stats{Processed: w.processed.Load(), Failed: w.failed.Load(), Retried: w.retried.Load(), Messages: w.messages.Load()}
+}
+
+// Notify tells a waiting Run that new rows arrived (the webhook receiver calls it after an
+// insert); it never blocks.
+func (w *Worker) Notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes inbox rows until ctx ends, keeping up to Concurrency rows in flight, and
+// returns nil after the rows in flight are finished or handed back.
+func (w *Worker) Run(ctx context.Context) error {
+	w.log.Info("ingest worker started", "concurrency", w.opts.Concurrency, "lease", w.opts.Lease)
+	slots := make(chan struct{}, w.opts.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		// Wait for at least one free slot, then claim as many rows as there are free slots.
+		select {
+		case <-ctx.Done():
+			w.log.Info("ingest worker stopping", "processed", w.processed.Load(), "failed", w.failed.Load())
+			return nil
+		case slots <- struct{}{}:
+		}
+		free := 1
+	fill:
+		for free < w.opts.Concurrency {
+			select {
+			case slots <- struct{}{}:
+				free++
+			default:
+				break fill
+			}
+		}
+		items, err := w.store.ClaimInbox(ctx, w.opts.Owner, w.opts.Lease, free)
+		if err != nil && ctx.Err() == nil {
+			w.log.Warn("claim inbox rows", "err", err)
+		}
+		for range free - len(items) {
+			<-slots
+		}
+		for _, it := range items {
+			wg.Go(func() {
+				defer func() { <-slots }()
+				w.process(ctx, it)
+			})
+		}
+		if len(items) == 0 {
+			select {
+			case <-ctx.Done():
+			case <-w.wake:
+			case <-time.After(w.opts.PollInterval):
+			}
+		}
+	}
+}
+
+// ProcessOnce claims up to BatchSize rows, processes them with up to Concurrency at a
+// time and returns how many it processed (done, failed or handed back for a retry).
+func (w *Worker) ProcessOnce(ctx context.Context) (int, error) {
+	items, err := w.store.ClaimInbox(ctx, w.opts.Owner, w.opts.Lease, w.opts.BatchSize)
+	if err != nil {
+		return 0, fmt.Errorf("claim inbox rows: %w", err)
+	}
+	slots := make(chan struct{}, w.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			w.process(ctx, it)
+		})
+	}
+	wg.Wait()
+	return len(items), ctx.Err()
+}
+
+// Drain calls ProcessOnce until no row is left to claim and returns the total processed.
+func (w *Worker) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := w.ProcessOnce(ctx)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// process handles one claimed row: parse, apply every change, record the outcome. It never
+// panics; a panic while applying fails the row with the panic and its stack.
+func (w *Worker) process(ctx context.Context, it models.InboxItem) {
+	start := w.opts.Now()
+	log := w.log.With("inbox_id", it.ID, "attempt", it.Attempts)
+	defer func() {
+		if p := recover(); p != nil {
+			stack := string(debug.Stack())
+			log.Error("panic while applying an inbox row", "panic", p, "stack", stack)
+			w.fail(ctx, it, log, fmt.Sprintf("panic: %v\n%s", p, stack))
+		}
+	}()
+
+	batch, err := coex.Parse(it.Body)
+	if err != nil {
+		log.Warn("inbox row cannot be parsed", "err", err)
+		w.fail(ctx, it, log, fmt.Sprintf("parse: %v", err))
+		return
+	}
+	out, err := w.apply(ctx, it.ID, batch)
+	switch {
+	case err == nil:
+	case errors.As(err, new(*permanentError)):
+		log.Warn("inbox row cannot be applied", "err", err)
+		w.fail(ctx, it, log, err.Error())
+		return
+	default:
+		w.retry(ctx, it, log, err)
+		return
+	}
+	recordCtx, cancel := outcomeContext(ctx)
+	defer cancel()
+	if err := w.store.CompleteInbox(recordCtx, it.ID, w.opts.Owner, out.fields(), out.phoneNumberID, out.note()); err != nil {
+		log.Warn("mark inbox row done", "err", err)
+		return
+	}
+	w.processed.Add(1)
+	w.messages.Add(out.messages)
+	log.Debug("inbox row applied", "fields", out.fields(), "chunks", out.chunks, "messages", out.messages, "took", w.opts.Now().Sub(start))
+}
+
+func (w *Worker) fail(ctx context.Context, it models.InboxItem, log *slog.Logger, text string) {
+	recordCtx, cancel := outcomeContext(ctx)
+	defer cancel()
+	if err := w.store.FailInbox(recordCtx, it.ID, w.opts.Owner, text); err != nil {
+		log.Warn("mark inbox row failed", "err", err)
+		return
+	}
+	w.failed.Add(1)
+}
+
+// retry hands a row back after an apply error (the database was unreachable, busy, or the
+// worker is stopping); after MaxAttempts the row is failed with the error.
+func (w *Worker) retry(ctx context.Context, it models.InboxItem, log *slog.Logger, applyErr error) {
+	if ctx.Err() != nil {
+		// Stopping: hand the row back at once; the next worker redoes it (idempotent).
+		recordCtx, cancel := outcomeContext(ctx)
+		defer cancel()
+		if err := w.store.RetryInbox(recordCtx, it.ID, w.opts.Owner, "interrupted: "+applyErr.Error(), 0); err != nil {
+			log.Warn("hand back inbox row", "err", err)
+		}
+		return
+	}
+	if it.Attempts >= w.opts.MaxAttempts {
+		log.Error("inbox row keeps failing to apply", "err", applyErr)
+		w.fail(ctx, it, log, fmt.Sprintf("apply (attempt %d): %v", it.Attempts, applyErr))
+		return
+	}
+	delay := w.opts.RetryDelay * time.Duration(max(it.Attempts, 1))
+	log.Warn("inbox row failed to apply; will retry", "err", applyErr, "retry_in", delay)
+	recordCtx, cancel := outcomeContext(ctx)
+	defer cancel()
+	if err := w.store.RetryInbox(recordCtx, it.ID, w.opts.Owner, fmt.Sprintf("apply (attempt %d): %v", it.Attempts, applyErr), delay); err != nil {
+		log.Warn("hand back inbox row", "err", err)
+		return
+	}
+	w.retried.Add(1)
+}
+
+// outcomeContext lets the outcome of a row be recorded even while the worker stops.
+func outcomeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
+// permanentError is an apply error that no retry can fix (the body lacks what routing
+// needs); the row is failed at once and kept for staff.
+type permanentError struct{ msg string }
+
+func (e *permanentError) Error() string { return e.msg }
+
+func permanent(format string, args ...any) error {
+	return &permanentError{msg: fmt.Sprintf(format, args...)}
+}
+
+// outcome summarises what a row carried, for its inbox record and the logs.
+type outcome struct {
+	fieldList     []string
+	phoneNumberID string
+	notes         []string
+	chunks        int
+	messages      int64
+}
+
+func (o *outcome) addField(field, pnid string) {
+	if !containsString(o.fieldList, field) {
+		o.fieldList = append(o.fieldList, field)
+	}
+	if o.phoneNumberID == "" {
+		o.phoneNumberID = pnid
+	}
+}
+
+func (o *outcome) fields() string { return strings.Join(o.fieldList, ",") }
+
+func (o *outcome) note() string { return strings.Join(o.notes, "; ") }
+
+func (o *outcome) count(r store.ApplyResult) { o.messages += int64(r.Inserted + r.Updated) }
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// apply applies every change of a parsed body, in order.
+func (w *Worker) apply(ctx context.Context, inboxID uint64, batch *coex.Batch) (*outcome, error) {
+	out := &outcome{}
+	if len(batch.Changes) == 0 {
+		out.notes = append(out.notes, "no changes in the body")
+	}
+	for i, ch := range batch.Changes {
+		out.addField(ch.Field, ch.PhoneNumberID)
+		if err := w.applyChange(ctx, inboxID, ch, out); err != nil {
+			return nil, fmt.Errorf("change %d (%s): %w", i, ch.Field, err)
+		}
+	}
+	return out, nil
+}
+
+func (w *Worker) applyChange(ctx context.Context, inboxID uint64, ch coex.Change, out *outcome) error {
+	pnid := ch.PhoneNumberID
+	switch ch.Field {
+	case coex.FieldHistory, coex.FieldSMBAppStateSync, coex.FieldSMBMessageEchoes, coex.FieldMessages:
+		if pnid == "" {
+			if hasContent(ch) {
+				return permanent("no metadata.phone_number_id: cannot tell which business number it belongs to")
+			}
+			out.notes = append(out.notes, fmt.Sprintf("%s change without phone_number_id or content", ch.Field))
+			return nil
+		}
+	case coex.FieldAccountUpdate:
+		if ch.Account == nil {
+			return nil
+		}
+		n, err := w.store.ApplyAccountEvent(ctx, store.AccountInput{
+			PhoneNumberID: pnid, DisplayPhoneNumber: ch.DisplayPhoneNumber, WABAID: ch.WABAID, Event: *ch.Account,
+		})
+		switch {
+		case err != nil:
+			return err
+		case store.AccountStateOf(ch.Account.Event) == "":
+			out.notes = append(out.notes, fmt.Sprintf("account_update event %q kept raw", ch.Account.Event))
+		case n == 0:
+			out.notes = append(out.notes, fmt.Sprintf("account_update %s for a number that is not registered", ch.Account.Event))
+		}
+		return nil
+	default:
+		out.notes = append(out.notes, fmt.Sprintf("unknown field %q kept raw", ch.Field))
+		return nil
+	}
+
+	for _, c := range ch.Chunks {
+		res, err := w.store.ApplyChunk(ctx, store.ChunkInput{
+			PhoneNumberID: pnid, DisplayPhoneNumber: ch.DisplayPhoneNumber, InboxID: inboxID, Chunk: c,
+		})
+		if err != nil {
+			return err
+		}
+		out.chunks++
+		out.count(res.ApplyResult)
+	}
+	if len(ch.HistoryErrors) > 0 {
+		if err := w.store.ApplyHistoryErrors(ctx, pnid, ch.HistoryErrors); err != nil {
+			return err
+		}
+	}
+	if err := w.applyMessages(ctx, pnid, ch.MediaUpdates, w.store.ApplyMediaUpdates, out); err != nil {
+		return err
+	}
+	if len(ch.Contacts) > 0 {
+		if err := w.store.ApplyContacts(ctx, pnid, ch.Contacts); err != nil {
+			return err
+		}
+	}
+	// Messages before what refers to them (edits, revokes, statuses).
+	if err := w.applyMessages(ctx, pnid, ch.Messages, w.store.ApplyMessages, out); err != nil {
+		return err
+	}
+	if len(ch.Edits) > 0 {
+		res, err := w.store.ApplyEdits(ctx, pnid, ch.Edits)
+		if err != nil {
+			return err
+		}
+		out.count(res)
+	}
+	if len(ch.Revokes) > 0 {
+		res, err := w.store.ApplyRevokes(ctx, pnid, ch.Revokes)
+		if err != nil {
+			return err
+		}
+		out.count(res)
+	}
+	if len(ch.Statuses) > 0 {
+		res, err := w.store.ApplyStatuses(ctx, pnid, ch.Statuses)
+		if err != nil {
+			return err
+		}
+		out.count(res)
+	}
+	return nil
+}
+
+func (w *Worker) applyMessages(ctx context.Context, pnid string, msgs []coex.Message,
+	fn func(context.Context, string, []coex.Message) (store.ApplyResult, error), out *outcome) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	res, err := fn(ctx, pnid, msgs)
+	if err != nil {
+		return err
+	}
+	out.count(res)
+	return nil
+}
+
+func hasContent(ch coex.Change) bool {
+	return len(ch.Chunks)+len(ch.HistoryErrors)+len(ch.MediaUpdates)+len(ch.Contacts)+
+		len(ch.Messages)+len(ch.Edits)+len(ch.Revokes)+len(ch.Statuses) > 0
+}
