@@ -42,8 +42,8 @@ func convTS(day int, clock string) int64 {
 
 type convMsg struct {
 	wamid, direction, typ, text, status, origin, mediaID, mime, reactionTo, raw string
-	ts                                                                         int64
-	edited, deleted                                                            bool
+	ts                                                                          int64
+	edited, deleted                                                             bool
 }
 
 // convFixture is what the fixture created.
