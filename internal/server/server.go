@@ -16,6 +16,7 @@ import (
 	"coexhistory/internal/auth"
 	"coexhistory/internal/config"
 	"coexhistory/internal/events"
+	"coexhistory/internal/ingest"
 	"coexhistory/internal/provider"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/search"
@@ -37,6 +38,7 @@ type Services struct {
 	Assets   *static.Assets
 	Events   *events.Service // delivery timelines of messages
 	Sync     *syncer.Service // history sync requests and their timeouts
+	Ingest   *ingest.Worker  // applies received webhooks; one per instance, Config.Workers rows at a time
 	Now      func() time.Time
 }
 
@@ -73,6 +75,7 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 		Now:        now,
 		Logger:     logger,
 	})
+	s.Ingest = ingest.New(db, logger, ingest.Options{Concurrency: cfg.Workers, Now: now})
 	s.Sync = syncer.New(syncer.Config{
 		Store:  db,
 		Tokens: s.Registry,
@@ -108,6 +111,7 @@ func New(s *Services) http.Handler {
 		Health:     s.DB,
 		Inbox:      s.DB,
 		InboxAdmin: s.DB,
+		WakeIngest: s.Ingest.Notify,
 		Webhooks: handlers.WebhookConfig{
 			AppSecret:    []byte(s.Config.AppSecret),
 			VerifyToken:  s.Config.VerifyToken,

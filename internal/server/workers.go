@@ -30,7 +30,7 @@ type loop struct {
 
 // loops lists the background work: ingest workers and the sync timeout sweeper.
 func (s *Services) loops() []loop {
-	var loops []loop
+	loops := []loop{{"ingest", s.Ingest.Run}}
 	if s.Sync != nil {
 		loops = append(loops, loop{"sync-timeout-sweeper", s.Sync.RunSweeper})
 	}
