@@ -47,8 +47,30 @@ const (
 // noChunk is the phase and chunk order of messages that did not come in a history chunk.
 const noChunk = -1
 
-// ingestBatch is the most rows one multi-row statement writes or reads by key.
-const ingestBatch = 1000
+// Statement sizes. MySQL takes 1,000 rows or keys per statement. The SQLite driver binds
+// arguments in time quadratic in their number, so SQLite statements stay small; SQLite has
+// no network round trip, so many small statements cost little.
+const (
+	mysqlRowsPerStatement  = 1000
+	sqliteArgsPerStatement = 400
+	sqliteKeysPerStatement = 250
+)
+
+// rowsPerStatement is how many rows of cols columns one multi-row statement writes.
+func (db *DB) rowsPerStatement(cols int) int {
+	if db.dialect == MySQL {
+		return mysqlRowsPerStatement
+	}
+	return max(1, sqliteArgsPerStatement/cols)
+}
+
+// keysPerStatement is how many keys one IN list holds.
+func (db *DB) keysPerStatement() int {
+	if db.dialect == MySQL {
+		return mysqlRowsPerStatement
+	}
+	return sqliteKeysPerStatement
+}
 
 // ApplyResult counts what an apply wrote.
 type ApplyResult struct {
@@ -328,8 +350,9 @@ func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex
 func (db *DB) latestEdits(ctx context.Context, pnid string, rows []msgRow) (map[string]int64, error) {
 	out := map[string]int64{}
 	wamids := uniqueWAMIDs(rows)
-	for start := 0; start < len(wamids); start += ingestBatch {
-		part := wamids[start:min(start+ingestBatch, len(wamids))]
+	batch := db.keysPerStatement()
+	for start := 0; start < len(wamids); start += batch {
+		part := wamids[start:min(start+batch, len(wamids))]
 		q := "SELECT wamid, MAX(occurrence_ts) FROM message_events WHERE phone_number_id = ? AND source = ? AND delivery_status = ? AND wamid IN (" +
 			sqlPlaceholders(len(part)) + ") GROUP BY wamid"
 		args := append([]any{pnid, EventSourceEcho, echoEventEdited}, sqlStringArgs(part)...)
@@ -469,8 +492,9 @@ func (db *DB) ApplyContacts(ctx context.Context, phoneNumberID string, changes [
 	}
 	slices.Sort(waids)
 	err := db.applyTx(ctx, func(tx *DB) error {
-		for start := 0; start < len(waids); start += ingestBatch {
-			part := waids[start:min(start+ingestBatch, len(waids))]
+		batch := tx.rowsPerStatement(6)
+		for start := 0; start < len(waids); start += batch {
+			part := waids[start:min(start+batch, len(waids))]
 			if err := tx.upsertContacts(ctx, phoneNumberID, part, latest); err != nil {
 				return err
 			}
@@ -824,7 +848,10 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		}
 	}
 
-	touched := map[uint64]bool{}
+	// Thread counters: inserted messages are added to their thread; a message that moved
+	// to another thread or time has its threads recounted from the messages table.
+	added := map[string]*threadDelta{}
+	recount := map[uint64]bool{}
 	write := make([]*msgRow, 0, len(order))
 	for _, w := range order {
 		r := work[w]
@@ -833,25 +860,108 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 			continue
 		}
 		write = append(write, r)
-		if existed {
+		switch {
+		case existed:
 			res.Updated++
 			if old.ThreadID != r.ThreadID || old.TS != r.TS {
-				touched[old.ThreadID] = true
-				touched[r.ThreadID] = true
+				recount[old.ThreadID] = true
+				recount[r.ThreadID] = true
 			}
-		} else {
+		default:
 			res.Inserted++
-			touched[r.ThreadID] = true
+			if r.ThreadID != 0 {
+				added[r.ContactWAID] = added[r.ContactWAID].add(r.ThreadID, r.TS)
+			}
 		}
 	}
-	if err := db.upsertMessages(ctx, pnid, write); err != nil {
+	affected, err := db.upsertMessages(ctx, pnid, write)
+	if err != nil {
 		return res, err
 	}
-	delete(touched, 0)
-	if err := db.recountThreads(ctx, touched); err != nil {
+	// MySQL counts 1 per inserted row and 2 per changed row. Anything else means a row
+	// believed new was written meanwhile by a transaction that did not hold its thread
+	// (a message without contact): recount instead of adding.
+	if db.dialect == MySQL && affected != int64(res.Inserted+2*res.Updated) {
+		for _, d := range added {
+			recount[d.threadID] = true
+		}
+		clear(added)
+	}
+	for c, d := range added {
+		if recount[d.threadID] {
+			delete(added, c)
+		}
+	}
+	delete(recount, 0)
+	if err := db.addToThreads(ctx, pnid, added); err != nil {
+		return res, err
+	}
+	if err := db.recountThreads(ctx, recount); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// threadDelta is what inserted messages add to a thread.
+type threadDelta struct {
+	threadID    uint64
+	n           int
+	first, last int64
+}
+
+func (d *threadDelta) add(threadID uint64, ts int64) *threadDelta {
+	if d == nil {
+		return &threadDelta{threadID: threadID, n: 1, first: ts, last: ts}
+	}
+	d.n++
+	d.first, d.last = min(d.first, ts), max(d.last, ts)
+	return d
+}
+
+// addToThreads adds inserted messages to their threads' counts and time spans, in one
+// multi-row upsert per batch (the threads exist: the rows only update them).
+func (db *DB) addToThreads(ctx context.Context, pnid string, added map[string]*threadDelta) error {
+	if len(added) == 0 {
+		return nil
+	}
+	contacts := make([]string, 0, len(added))
+	for c := range added {
+		contacts = append(contacts, c)
+	}
+	slices.Sort(contacts)
+	var suffix string
+	if db.dialect == MySQL {
+		// Assignments read the columns assigned after them: message_count goes last.
+		suffix = ` ON DUPLICATE KEY UPDATE
+  first_message_at = IF(message_count = 0, VALUES(first_message_at), LEAST(first_message_at, VALUES(first_message_at))),
+  last_message_at = IF(message_count = 0, VALUES(last_message_at), GREATEST(last_message_at, VALUES(last_message_at))),
+  message_count = message_count + VALUES(message_count)`
+	} else {
+		suffix = ` ON CONFLICT (phone_number_id, contact_wa_id) DO UPDATE SET
+  first_message_at = CASE WHEN threads.message_count = 0 THEN excluded.first_message_at ELSE MIN(threads.first_message_at, excluded.first_message_at) END,
+  last_message_at = CASE WHEN threads.message_count = 0 THEN excluded.last_message_at ELSE MAX(threads.last_message_at, excluded.last_message_at) END,
+  message_count = threads.message_count + excluded.message_count`
+	}
+	batch := db.rowsPerStatement(5)
+	for start := 0; start < len(contacts); start += batch {
+		part := contacts[start:min(start+batch, len(contacts))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO threads (phone_number_id, contact_wa_id, contact_name, message_count, first_message_at, last_message_at) VALUES ")
+		args := make([]any, 0, len(part)*5)
+		for i, c := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, '', ?, ?, ?)")
+			d := added[c]
+			args = append(args, pnid, c, d.n, d.first, d.last)
+		}
+		b.WriteString(suffix)
+		if _, err := db.rawExec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("add to threads: %w", err)
+		}
+	}
+	return nil
 }
 
 // ensureThreads creates the number's threads with these contacts when missing, locks them
@@ -867,8 +977,9 @@ func (db *DB) ensureThreads(ctx context.Context, pnid string, contacts map[strin
 		sorted = append(sorted, c)
 	}
 	slices.Sort(sorted) // one lock order for every transaction
-	for start := 0; start < len(sorted); start += ingestBatch {
-		part := sorted[start:min(start+ingestBatch, len(sorted))]
+	batch := min(db.rowsPerStatement(3), db.keysPerStatement())
+	for start := 0; start < len(sorted); start += batch {
+		part := sorted[start:min(start+batch, len(sorted))]
 		var b strings.Builder
 		b.WriteString("INSERT INTO threads (phone_number_id, contact_wa_id, contact_name, message_count, first_message_at, last_message_at) VALUES ")
 		args := make([]any, 0, len(part)*3)
@@ -956,8 +1067,9 @@ const ingestMessageSelect = "SELECT id, wamid, thread_id, contact_wa_id, directi
 // readMessages returns the stored messages of a number with these wamids.
 func (db *DB) readMessages(ctx context.Context, pnid string, wamids []string) (map[string]msgRow, error) {
 	out := make(map[string]msgRow, len(wamids))
-	for start := 0; start < len(wamids); start += ingestBatch {
-		part := wamids[start:min(start+ingestBatch, len(wamids))]
+	batch := db.keysPerStatement()
+	for start := 0; start < len(wamids); start += batch {
+		part := wamids[start:min(start+batch, len(wamids))]
 		q := ingestMessageSelect + " WHERE phone_number_id = ? AND wamid IN (" + sqlPlaceholders(len(part)) + ")"
 		err := db.rawQuery(ctx, q, append([]any{pnid}, sqlStringArgs(part)...), func(r *sql.Rows) error {
 			var m msgRow
@@ -979,9 +1091,17 @@ func (db *DB) readMessages(ctx context.Context, pnid string, wamids []string) (m
 // webhookStatuses returns, for messages about to be created, the highest status their
 // status webhooks reported before they arrived.
 func (db *DB) webhookStatuses(ctx context.Context, pnid string, wamids []string) (map[string]string, error) {
+	// Most new messages never had a status webhook: probe the number once first.
+	found := false
+	err := db.rawQuery(ctx, "SELECT 1 FROM message_events WHERE phone_number_id = ? AND source = ? LIMIT 1",
+		[]any{pnid, EventSourceWebhook}, func(*sql.Rows) error { found = true; return nil })
+	if err != nil || !found {
+		return nil, err
+	}
 	out := map[string]string{}
-	for start := 0; start < len(wamids); start += ingestBatch {
-		part := wamids[start:min(start+ingestBatch, len(wamids))]
+	batch := db.keysPerStatement()
+	for start := 0; start < len(wamids); start += batch {
+		part := wamids[start:min(start+batch, len(wamids))]
 		q := "SELECT wamid, delivery_status FROM message_events WHERE phone_number_id = ? AND wamid IN (" +
 			sqlPlaceholders(len(part)) + ") AND source = ?"
 		args := append(append([]any{pnid}, sqlStringArgs(part)...), EventSourceWebhook)
@@ -1009,9 +1129,9 @@ var ingestMessageUpdated = []string{"thread_id", "contact_wa_id", "direction", "
 	"edited", "deleted", "media_id", "mime_type", "reaction_to", "phase", "chunk_order", "position", "raw", "updated_at"}
 
 // upsertMessages writes merged rows with multi-row upserts keyed by (phone_number_id, wamid).
-func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) error {
+func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) (affected int64, err error) {
 	if len(rows) == 0 {
-		return nil
+		return 0, nil
 	}
 	const cols = 21
 	tuple := "(" + sqlPlaceholders(cols) + ")"
@@ -1033,28 +1153,56 @@ func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) e
 			suffix.WriteString(c + " = excluded." + c)
 		}
 	}
-	now := db.now()
-	for start := 0; start < len(rows); start += ingestBatch {
-		part := rows[start:min(start+ingestBatch, len(rows))]
+	statement := func(n int) string {
 		var b strings.Builder
-		b.Grow(60 + len(ingestMessageColumns) + len(part)*(len(tuple)+2) + suffix.Len())
+		b.Grow(60 + len(ingestMessageColumns) + n*(len(tuple)+2) + suffix.Len())
 		b.WriteString("INSERT INTO messages (" + ingestMessageColumns + ") VALUES ")
-		args := make([]any, 0, len(part)*cols)
-		for i, r := range part {
+		for i := range n {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString(tuple)
+		}
+		b.WriteString(suffix.String())
+		return b.String()
+	}
+	now := db.now()
+	batch := db.rowsPerStatement(cols)
+	// SQLite writes in many small statements: prepare the full-size one once.
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			_ = full.Close()
+		}
+	}()
+	for start := 0; start < len(rows); start += batch {
+		part := rows[start:min(start+batch, len(rows))]
+		args := make([]any, 0, len(part)*cols)
+		for _, r := range part {
 			args = append(args, pnid, r.WAMID, r.ThreadID, r.ContactWAID, r.Direction, r.Type, r.Text, r.TS,
 				r.Status, r.Origin, r.Edited, r.Deleted, r.MediaID, r.MimeType, r.ReactionTo,
 				r.Phase, r.ChunkOrder, r.Position, r.Raw, now, now)
 		}
-		b.WriteString(suffix.String())
-		if _, err := db.rawExec(ctx, b.String(), args...); err != nil {
-			return fmt.Errorf("upsert messages: %w", err)
+		var n int64
+		if db.dialect == SQLite && len(part) == batch && len(rows) > batch {
+			if full == nil {
+				if full, err = db.gorm.Statement.ConnPool.PrepareContext(ctx, statement(batch)); err != nil {
+					return affected, fmt.Errorf("upsert messages: %w", err)
+				}
+			}
+			var res sql.Result
+			if res, err = full.ExecContext(ctx, args...); err == nil {
+				n, err = res.RowsAffected()
+			}
+		} else {
+			n, err = db.rawExec(ctx, statement(len(part)), args...)
 		}
+		if err != nil {
+			return affected, fmt.Errorf("upsert messages: %w", err)
+		}
+		affected += n
 	}
-	return nil
+	return affected, nil
 }
 
 // recountThreads sets message_count, first_message_at and last_message_at of threads from
@@ -1068,8 +1216,9 @@ func (db *DB) recountThreads(ctx context.Context, touched map[uint64]bool) error
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	for start := 0; start < len(ids); start += ingestBatch {
-		part := ids[start:min(start+ingestBatch, len(ids))]
+	batch := db.keysPerStatement()
+	for start := 0; start < len(ids); start += batch {
+		part := ids[start:min(start+batch, len(ids))]
 		in := sqlPlaceholders(len(part))
 		var q string
 		var args []any
@@ -1108,8 +1257,9 @@ func echoEvent(pnid, wamid, status, echoWAMID string, ts int64) models.MessageEv
 // insertEvents stores events once each (a repeated key is left as stored).
 func (db *DB) insertEvents(ctx context.Context, events []models.MessageEvent) error {
 	now := db.now()
-	for start := 0; start < len(events); start += ingestBatch {
-		part := events[start:min(start+ingestBatch, len(events))]
+	batch := db.rowsPerStatement(8)
+	for start := 0; start < len(events); start += batch {
+		part := events[start:min(start+batch, len(events))]
 		var b strings.Builder
 		b.WriteString("INSERT INTO message_events (phone_number_id, wamid, source, event_key, delivery_status, occurrence_ts, status_ts, " +
 			"application_id, application_name, error_description, webhook_update_state, webhook_uri, created_at) VALUES ")

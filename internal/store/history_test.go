@@ -539,3 +539,27 @@ func TestSyncSummary(t *testing.T) {
 		}
 	})
 }
+
+func TestMessageMovedByAChunkIsRecounted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		// An echo filed the message under one contact; the history chunk says another.
+		if _, err := db.ApplyMessages(ctx, hPNID, []coex.Message{
+			{WAMID: "w1", ContactWAID: "551100", Direction: coex.DirectionOutbound, Type: "text", Text: "a", Timestamp: 50, Origin: coex.OriginEcho},
+			{WAMID: "w2", ContactWAID: "551100", Direction: coex.DirectionOutbound, Type: "text", Text: "b", Timestamp: 70, Origin: coex.OriginEcho},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ApplyChunk(ctx, chunk(0, 1, 100, msg("w1", "552200", 40, "text", "a", "READ", true))); err != nil {
+			t.Fatal(err)
+		}
+		threads, msgs := dump(t, db)
+		want := []dumpThread{{"551100", "", 1, 70, 70}, {"552200", "", 1, 40, 40}}
+		if !reflect.DeepEqual(threads, want) {
+			t.Fatalf("threads = %+v, want %+v", threads, want)
+		}
+		if len(msgs) != 2 || msgs[0].WAMID != "w2" || msgs[1].WAMID != "w1" || msgs[1].Contact != "552200" || msgs[1].Origin != "history" {
+			t.Fatalf("messages = %+v", msgs)
+		}
+	})
+}
