@@ -38,6 +38,10 @@ func Describe(n models.BusinessNumber, run models.SyncRun, now time.Time, timeou
 		s.WindowEndsAt = &end
 	}
 	switch {
+	case s.State == models.SyncComplete:
+		s.DisabledReason = "The history has been synced; Meta allows the sync once per number and onboarding."
+	case s.State == models.SyncDeclined:
+		s.DisabledReason = "The business declined to share its history; Meta allows the sync once per number, so it must onboard again first."
 	case s.State != models.SyncNotRequested && s.State != models.SyncFailed:
 		s.DisabledReason = "The history sync was already requested; Meta allows it once per number."
 	case run.ErrorCode == 2593107:
