@@ -135,6 +135,11 @@ func wantsFragment(c echo.Context) bool {
 	return isHX(c) && c.Request().Header.Get("HX-History-Restore-Request") != "true"
 }
 
+// noStore keeps a page that shows customer messages out of browser and proxy caches (a
+// shared computer keeps no copy). Going back to such a page loads its URL again, which
+// holds the whole search.
+func noStore(c echo.Context) { c.Response().Header().Set("Cache-Control", "no-store") }
+
 // numberIndex maps phone number IDs to registered numbers.
 func (h *Handlers) numberIndex(c echo.Context) (map[string]models.BusinessNumber, []models.BusinessNumber, error) {
 	ns, err := h.deps.Numbers.List(ctx(c))
@@ -159,6 +164,7 @@ func numberLabel(idx map[string]models.BusinessNumber, pnid string) string {
 // the shareable URL pushed), or the next page of results ("Load more", with cursor).
 func (h *Handlers) searchPage(c echo.Context) error {
 	varyHX(c)
+	noStore(c)
 	form := searchForm(c)
 	cursor := c.QueryParam("cursor")
 	idx, ns, err := h.numberIndex(c)

@@ -56,6 +56,7 @@ func (h *Handlers) getThread(c echo.Context) (models.Thread, error) {
 // filtered by contact. HTMX gets the list region (the filter), or the next rows (cursor).
 func (h *Handlers) numberThreads(c echo.Context) error {
 	varyHX(c)
+	noStore(c)
 	id, err := idParam(c)
 	if err != nil {
 		return err
@@ -110,6 +111,7 @@ func (h *Handlers) numberThreads(c echo.Context) error {
 // older or newer messages; ?day= is the day shown next to the loader (see pages.ChatPage).
 func (h *Handlers) threadPage(c echo.Context) error {
 	varyHX(c)
+	noStore(c)
 	t, err := h.getThread(c)
 	if err != nil {
 		return err
