@@ -174,9 +174,10 @@ func (c *collector) take(rows []row, check textFilter) bool {
 //
 //   - with a contact filter whose threads hold at most contactScan messages, it checks all
 //     of them (newest first, window at a time) and the index is not needed;
-//   - otherwise it checks up to windows windows of the window newest messages (of the
-//     number, within From/To) after the cursor. Common words fill the page from there; for
-//     rarer ones the index takes over below the last window.
+//   - otherwise it checks windows of the window newest messages (of the number, within
+//     From/To) after the cursor, as long as the rate of matches seen lets at most windows
+//     windows fill the page. Common words fill the page from there; for rarer ones the index
+//     takes over below the last window read.
 //
 // It returns the cursor below which the index continues, and whether no candidate is left.
 func (e *engine) scanRecent(ctx context.Context, p Params, q Query, c *collector, after *cursor) (*cursor, bool, error) {
@@ -198,7 +199,9 @@ func (e *engine) scanRecent(ctx context.Context, p Params, q Query, c *collector
 			after = c.last
 		}
 	}
-	for range e.windows {
+	found := 0
+	for i := 1; i <= e.windows; i++ {
+		before := len(c.accepted)
 		rows, boundary, err := e.recentWindow(ctx, p, after, e.window)
 		if err != nil {
 			return nil, false, err
@@ -210,6 +213,13 @@ func (e *engine) scanRecent(ctx context.Context, p Params, q Query, c *collector
 			return nil, true, nil
 		}
 		after, c.last = boundary, boundary
+		// Read more windows only while, at the rate seen so far, the windows left can fill
+		// the page; rare words go to the index after the first window.
+		found += len(c.accepted) - before
+		need := c.limit + 1 - len(c.accepted)
+		if found == 0 || need*i > found*(e.windows-i) {
+			break
+		}
 	}
 	return after, false, nil
 }

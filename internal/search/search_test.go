@@ -181,8 +181,8 @@ type scanConfig struct {
 
 // scanConfigs are Searchers that take every path over the small corpus: the defaults (on
 // MariaDB the recent window then covers the whole corpus), the FULLTEXT index alone, tiny
-// windows and batches (windows, then the index, in several steps), and a contact scan in
-// small steps.
+// windows and batches (one window or many, then the index, in several steps), and a contact
+// scan in small steps.
 func scanConfigs(db *store.DB) []scanConfig {
 	configs := []scanConfig{{"defaults", search.New(db)}}
 	for _, c := range []struct {
@@ -191,6 +191,7 @@ func scanConfigs(db *store.DB) []scanConfig {
 	}{
 		{"index only", search.ScanLimits{Batch: 200, MaxScan: 2000}},
 		{"tiny windows", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 3, Windows: 2, ContactScan: 0}},
+		{"many tiny windows", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 3, Windows: 100, ContactScan: 0}},
 		{"tiny contact scan", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 2, Windows: 1, ContactScan: 100}},
 	} {
 		s := search.New(db)
