@@ -53,7 +53,9 @@ func (h *Handlers) getThread(c echo.Context) (models.Thread, error) {
 }
 
 // numberThreads is GET /numbers/:id/threads: a number's conversations by recent activity,
-// filtered by contact. HTMX gets the list region (the filter), or the next rows (cursor).
+// filtered by contact. HTMX gets the list region (the filter, or a page that loads the list
+// into itself), or the next rows (cursor). The filtered list's URL is pushed only when the
+// request comes from the list page itself.
 func (h *Handlers) numberThreads(c echo.Context) error {
 	varyHX(c)
 	noStore(c)
@@ -65,18 +67,43 @@ func (h *Handlers) numberThreads(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	contact := strings.TrimSpace(c.QueryParam("contact"))
-	cursor := c.QueryParam("cursor")
+	contact, cursor := strings.TrimSpace(c.QueryParam("contact")), c.QueryParam("cursor")
+	v, status, err := h.ThreadsView(c, n, contact, cursor)
+	if err != nil {
+		return err
+	}
+	if !wantsFragment(c) {
+		return render(c, status, pages.Threads(h.page(c, "Conversations · "+n.Label, "numbers"), v))
+	}
+	if cursor != "" {
+		if v.Error != "" {
+			return apperr.New(apperr.Invalid, v.Error)
+		}
+		return render(c, status, pages.ThreadRows(v))
+	}
+	if current, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil && current.Path == v.ListURL() {
+		push := v.ListURL()
+		if contact != "" {
+			push += "?" + url.Values{"contact": {contact}}.Encode()
+		}
+		c.Response().Header().Set("HX-Push-Url", push)
+	}
+	return render(c, status, pages.ThreadList(v))
+}
+
+// ThreadsView reads a page of a number's conversations for pages.ThreadsSection (the number
+// page can show it too). A bad cursor gives a view with Error and status 422, not an error.
+func (h *Handlers) ThreadsView(c echo.Context, n models.BusinessNumber, contact, cursor string) (pages.ThreadsView, int, error) {
 	v := pages.ThreadsView{NumberID: n.ID, NumberLabel: n.Label, NumberDisplay: n.DisplayPhoneNumber,
 		PhoneNumberID: n.PhoneNumberID, Contact: contact}
-	status := http.StatusOK
 	page, err := h.deps.Threads.ListThreads(ctx(c), store.ThreadFilter{PhoneNumberID: n.PhoneNumberID, Contact: contact, Cursor: cursor})
 	if err != nil {
 		msg, ok := friendly(err)
 		if !ok {
-			return err
+			return v, 0, err
 		}
-		v.Error, status = msg, http.StatusUnprocessableEntity
+		v.Error = msg
+		return v, http.StatusUnprocessableEntity, nil
 	}
 	for _, t := range page.Threads {
 		v.Rows = append(v.Rows, pages.ThreadRow{ID: t.ID, ContactName: t.ContactName, ContactWAID: t.ContactWAID,
@@ -89,21 +116,7 @@ func (h *Handlers) numberThreads(c echo.Context) error {
 		}
 		v.MoreURL = v.ListURL() + "?" + q.Encode()
 	}
-	if !wantsFragment(c) {
-		return render(c, status, pages.Threads(h.page(c, "Conversations · "+n.Label, "numbers"), v))
-	}
-	if cursor != "" {
-		if v.Error != "" {
-			return apperr.New(apperr.Invalid, v.Error)
-		}
-		return render(c, status, pages.ThreadRows(v))
-	}
-	push := v.ListURL()
-	if contact != "" {
-		push += "?" + url.Values{"contact": {contact}}.Encode()
-	}
-	c.Response().Header().Set("HX-Push-Url", push)
-	return render(c, status, pages.ThreadList(v))
+	return v, http.StatusOK, nil
 }
 
 // threadPage is GET /threads/:id: the chat, at its newest messages, or around ?at=<wamid>
@@ -133,6 +146,12 @@ func (h *Handlers) threadPage(c echo.Context) error {
 		req.Latest = true
 	}
 	var notice string
+	if at != "" && req.Around != "" {
+		// A reaction is shown under the message it reacts to: open that one.
+		if m, err := h.deps.Threads.MessageByWAMID(ctx(c), t.PhoneNumberID, at); err == nil && m.Type == "reaction" && m.ReactionTo != "" {
+			at, req.Around = m.ReactionTo, m.ReactionTo
+		}
+	}
 	list, err := h.deps.Threads.ThreadMessages(ctx(c), t.ID, req)
 	if errors.Is(err, store.ErrNotFound) && req.Around != "" {
 		notice = "The message you opened is not in this conversation (any more). Showing the newest messages."

@@ -198,7 +198,9 @@ func TestNumberThreadList(t *testing.T) {
 			}
 
 			// The contact filter over HTMX: the list region only, and the URL to push.
-			res, body = agent.Get(path+"?contact=bruno", apptest.HX())
+			hx := apptest.HX()
+			hx.Set("HX-Current-URL", app.Server.URL+path)
+			res, body = agent.Get(path+"?contact=bruno", hx)
 			d = convDoc(t, body)
 			if res.StatusCode != http.StatusOK || d.Find(".topbar").Length() != 0 || d.Find(`#thread-list`).Length() != 1 {
 				t.Fatalf("fragment %d: %.300s", res.StatusCode, body)
@@ -208,6 +210,12 @@ func TestNumberThreadList(t *testing.T) {
 			}
 			if got := res.Header.Get("HX-Push-Url"); got != path+"?contact=bruno" {
 				t.Fatalf("HX-Push-Url %q", got)
+			}
+			// Loaded into another page (the number page): the list, and no URL change.
+			hx.Set("HX-Current-URL", app.Server.URL+fmt.Sprintf("/numbers/%d", f.numberID))
+			res, body = agent.Get(path, hx)
+			if got := convAttrs(convDoc(t, body).Find(`[data-testid=thread-row]`), "data-thread-id"); res.StatusCode != http.StatusOK || len(got) != 3 || res.Header.Get("HX-Push-Url") != "" {
+				t.Fatalf("embedded list = %d, %d rows, push %q", res.StatusCode, len(got), res.Header.Get("HX-Push-Url"))
 			}
 			// By phone digits, with formatting.
 			_, body = agent.Get(path+"?contact="+url.QueryEscape("+55 31 9"), apptest.HX())
@@ -438,6 +446,12 @@ func TestThreadPagesAndJump(t *testing.T) {
 			}
 			if fd.Find(`[data-testid=load-newer]`).Length() != 1 {
 				t.Fatal("newer page lost its loader")
+			}
+
+			// A reaction (a search hit, say) opens the message it reacts to.
+			_, body = agent.Get(fmt.Sprintf("/threads/%d?at=wamid.anaR", f.ana.ID), nil)
+			if got := convDoc(t, body).Find(`#hit`).AttrOr("data-wamid", ""); got != "wamid.ana2" {
+				t.Fatalf("reaction opened %q, want the message it reacts to", got)
 			}
 
 			// A wamid that is not in the thread: a notice and the newest messages.
