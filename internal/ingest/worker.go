@@ -389,7 +389,7 @@ func (w *Worker) applyChange(ctx context.Context, inboxID uint64, ch coex.Change
 
 	for _, c := range ch.Chunks {
 		res, err := w.store.ApplyChunk(ctx, store.ChunkInput{
-			PhoneNumberID: pnid, DisplayPhoneNumber: ch.DisplayPhoneNumber, InboxID: inboxID, Chunk: c,
+			PhoneNumberID: pnid, InboxID: inboxID, Chunk: c,
 		})
 		if err != nil {
 			return err

@@ -81,10 +81,9 @@ type ApplyResult struct {
 
 // ChunkInput is one history chunk of one business number.
 type ChunkInput struct {
-	PhoneNumberID      string
-	DisplayPhoneNumber string
-	InboxID            uint64 // the inbox row the chunk came from, recorded in the ledger
-	Chunk              coex.Chunk
+	PhoneNumberID string
+	InboxID       uint64 // the inbox row the chunk came from, recorded in the ledger
+	Chunk         coex.Chunk
 }
 
 // ChunkResult is what ApplyChunk did.
@@ -104,7 +103,6 @@ func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error
 		return ChunkResult{}, errors.New("apply chunk: no phone_number_id")
 	}
 	rows := make([]msgRow, 0, len(in.Chunk.Messages))
-	names := map[string]string{}
 	for _, m := range in.Chunk.Messages {
 		if m.WAMID == "" {
 			continue
@@ -120,7 +118,7 @@ func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error
 			return err
 		}
 		res.NewChunk = isNew
-		if res.ApplyResult, err = tx.mergeMessages(ctx, in.PhoneNumberID, rows, names, mergeRow); err != nil {
+		if res.ApplyResult, err = tx.mergeMessages(ctx, in.PhoneNumberID, rows, nil, mergeRow); err != nil {
 			return err
 		}
 		if isNew {

@@ -33,7 +33,7 @@ func benchChunk(n int) store.ChunkInput {
 				contact, wamid, 1745000000+int64(n*perChunk+i)*13, text, status)),
 		}
 	}
-	return store.ChunkInput{PhoneNumberID: "623400011122233", DisplayPhoneNumber: "5511987650000",
+	return store.ChunkInput{PhoneNumberID: "623400011122233",
 		Chunk: coex.Chunk{Phase: 1, ChunkOrder: n, Progress: 50, ThreadCount: threads, Messages: msgs}}
 }
 

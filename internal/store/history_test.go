@@ -35,7 +35,7 @@ func chunk(phase, order, progress int, msgs ...coex.Message) store.ChunkInput {
 		msgs[i].Position = i
 		threads[msgs[i].ContactWAID] = true
 	}
-	return store.ChunkInput{PhoneNumberID: hPNID, DisplayPhoneNumber: hBusiness,
+	return store.ChunkInput{PhoneNumberID: hPNID,
 		Chunk: coex.Chunk{Phase: phase, ChunkOrder: order, Progress: progress, ThreadCount: len(threads), Messages: msgs}}
 }
 
