@@ -205,9 +205,10 @@ func TestSyncRunStates(t *testing.T) {
 			applyChunk(chunk(1, 3, 30, msg("b", "1", 11, "text", "y", "", false))),
 		}, models.SyncFailed, 30, 131000},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			storetest.Each(t, func(t *testing.T, db *store.DB) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				clearIngest(t, db)
 				ctx := context.Background()
 				for i, step := range tt.steps {
 					if err := step(ctx, db); err != nil {
@@ -225,8 +226,8 @@ func TestSyncRunStates(t *testing.T) {
 					t.Fatal("complete without completed_at")
 				}
 			})
-		})
-	}
+		}
+	})
 }
 
 func applyChunk(in store.ChunkInput) func(context.Context, *store.DB) error {
@@ -323,9 +324,9 @@ func TestMergeIsIndependentOfArrivalOrder(t *testing.T) {
 			}
 		}},
 	}
-	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			storetest.Each(t, func(t *testing.T, db *store.DB) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for _, sc := range scenarios {
+			t.Run(sc.name, func(t *testing.T) {
 				var first []dumpRow
 				var firstThreads []dumpThread
 				for p, perm := range permutations(len(sc.steps)) {
@@ -353,8 +354,8 @@ func TestMergeIsIndependentOfArrivalOrder(t *testing.T) {
 					}
 				}
 			})
-		})
-	}
+		}
+	})
 }
 
 // clearIngest empties the tables the apply methods write.
