@@ -84,8 +84,8 @@ func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (*o
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8090", "address to listen on")
 	fs.StringVar(&c.CallbackURL, "callback", "http://127.0.0.1:8080/webhooks/whatsapp", "where Meta webhooks are posted")
 	fs.StringVar(&c.PositusCallbackURL, "positus-callback", "http://127.0.0.1:8080/webhooks/positus", "where webhooks of syncs requested through Positus are posted")
-	fs.StringVar(&c.AppSecret, "app-secret", getenv("COEX_APP_SECRET"), "app secret that signs Meta webhooks (env COEX_APP_SECRET)")
-	fs.StringVar(&c.PositusSecret, "positus-secret", getenv("COEX_POSITUS_WEBHOOK_TOKEN"), "secret sent with Positus webhooks (env COEX_POSITUS_WEBHOOK_TOKEN)")
+	fs.StringVar(&c.AppSecret, "app-secret", "", "app secret that signs Meta webhooks (default: env COEX_APP_SECRET)")
+	fs.StringVar(&c.PositusSecret, "positus-secret", "", "secret sent with Positus webhooks (default: env COEX_POSITUS_WEBHOOK_TOKEN)")
 	fs.StringVar(&c.PositusSecretHeader, "positus-secret-header", sim.DefaultPositusSecretHeader, "header that carries --positus-secret")
 	fs.StringVar(&c.AccessToken, "access-token", "", "the only bearer token accepted (default: any non-empty token)")
 	fs.Var(&o.numbers, "number", "a served number as phone_number_id:display_number[:positus_id[:waba_id]]; repeatable (default 623400011122233:5511987650000:positus-demo-1)")
@@ -113,6 +113,13 @@ func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (*o
 	}
 	if fs.NArg() > 0 {
 		return nil, false, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	// Secrets come from the environment after parsing so that --help never prints them.
+	if c.AppSecret == "" {
+		c.AppSecret = getenv("COEX_APP_SECRET")
+	}
+	if c.PositusSecret == "" {
+		c.PositusSecret = getenv("COEX_POSITUS_WEBHOOK_TOKEN")
 	}
 	if o.now != "" {
 		t, err := time.Parse(time.RFC3339, o.now)

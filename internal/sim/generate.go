@@ -183,6 +183,7 @@ type genMessage struct {
 	rec    MessageRecord
 	wire   wireMessage
 	serial int
+	rank   int // the thread's place when ordering a phase: most recently active first
 	media  *wireMedia // the follow-up content of a media_placeholder
 }
 
@@ -210,7 +211,7 @@ func Generate(n Number, cfg HistoryConfig) (*History, error) {
 		now:    cfg.Now.Unix(),
 		phones: map[string]bool{n.DisplayPhoneNumber: true},
 	}
-	h := &History{Number: n, Config: cfg, byID: map[string]int{}, byHistoryID: map[string]int{}}
+	h := &History{Number: n, Config: cfg, byID: make(map[string]int, cfg.Messages), byHistoryID: make(map[string]int, cfg.Messages/2)}
 
 	h.Contacts = g.contacts(cfg.Contacts)
 	threads := g.threads(h.Contacts)
@@ -397,7 +398,7 @@ func (g *generator) message(t thread, texts textSet, outbound bool, ts int64, ea
 
 	// A reaction points to one of the last few messages of the thread sent before it.
 	var targets []*genMessage
-	for i := len(earlier) - 1; i >= 0 && len(targets) < 5; i-- {
+	for i := len(earlier) - 1; i >= max(0, len(earlier)-50) && len(targets) < 5; i-- {
 		if earlier[i].rec.Timestamp <= ts && earlier[i].rec.Type != "reaction" {
 			targets = append(targets, earlier[i])
 		}
@@ -501,12 +502,15 @@ func (g *generator) fill(s, name string) string {
 		s = strings.ReplaceAll(s, ", {name}", "")
 		s = strings.ReplaceAll(s, " {name}", "")
 	}
-	return strings.NewReplacer(
-		"{name}", name,
-		"{order}", strconv.Itoa(1000+g.rng.IntN(9000)),
-		"{hour}", strconv.Itoa(8+g.rng.IntN(11)),
-		"{price}", fmt.Sprintf("%d,%02d", 10+g.rng.IntN(290), g.rng.IntN(100)),
-	).Replace(s)
+	// The values are drawn whether used or not, so that the random stream does not depend
+	// on the template.
+	order := strconv.Itoa(1000 + g.rng.IntN(9000))
+	hour := strconv.Itoa(8 + g.rng.IntN(11))
+	price := fmt.Sprintf("%d,%02d", 10+g.rng.IntN(290), g.rng.IntN(100))
+	s = strings.ReplaceAll(s, "{name}", name)
+	s = strings.ReplaceAll(s, "{order}", order)
+	s = strings.ReplaceAll(s, "{hour}", hour)
+	return strings.ReplaceAll(s, "{price}", price)
 }
 
 // wamid builds an id shaped like Meta's: base64 of the other party's number, the direction
@@ -599,13 +603,14 @@ func (g *generator) chunks(h *History, threads []thread, msgs []*genMessage) err
 	}
 	byPhase := make([][]*genMessage, 3)
 	for _, m := range msgs {
+		m.rank = rank[m.rec.Thread]
 		m.rec.Phase = phaseOf(g.now, m.rec.Timestamp)
 		byPhase[m.rec.Phase] = append(byPhase[m.rec.Phase], m)
 	}
 	total, sent := len(msgs), 0
 	for phase, list := range byPhase {
 		slices.SortFunc(list, func(a, b *genMessage) int {
-			return cmp.Or(cmp.Compare(rank[a.rec.Thread], rank[b.rec.Thread]),
+			return cmp.Or(cmp.Compare(a.rank, b.rank),
 				cmp.Compare(a.rec.Timestamp, b.rec.Timestamp), cmp.Compare(a.serial, b.serial))
 		})
 		for start, order := 0, 1; start < len(list); start, order = start+g.cfg.ChunkSize, order+1 {

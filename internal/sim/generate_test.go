@@ -522,3 +522,14 @@ func TestDeclinedBody(t *testing.T) {
 		t.Fatalf("declined body: %s", h.DeclinedBody)
 	}
 }
+
+func BenchmarkGenerate(b *testing.B) {
+	cfg := testConfig()
+	cfg.Messages, cfg.Contacts, cfg.ChunkSize = 10000, 200, 500
+	for b.Loop() {
+		if _, err := Generate(testNumber(), cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cfg.Messages), "messages/op")
+}

@@ -232,11 +232,18 @@ func metaEscape(b []byte) []byte {
 			b = b[size:]
 			if r > 0xFFFF {
 				r -= 0x10000
-				out = fmt.Appendf(out, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+				out = appendUnicodeEscape(out, 0xD800+(r>>10))
+				out = appendUnicodeEscape(out, 0xDC00+(r&0x3FF))
 			} else {
-				out = fmt.Appendf(out, `\u%04x`, r)
+				out = appendUnicodeEscape(out, r)
 			}
 		}
 	}
 	return out
+}
+
+// appendUnicodeEscape appends \uXXXX (lowercase hex) for a rune of at most 0xFFFF.
+func appendUnicodeEscape(out []byte, r rune) []byte {
+	const hexDigits = "0123456789abcdef"
+	return append(out, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
 }
