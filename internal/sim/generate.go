@@ -183,7 +183,7 @@ type genMessage struct {
 	rec    MessageRecord
 	wire   wireMessage
 	serial int
-	rank   int // the thread's place when ordering a phase: most recently active first
+	rank   int        // the thread's place when ordering a phase: most recently active first
 	media  *wireMedia // the follow-up content of a media_placeholder
 }
 
