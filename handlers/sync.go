@@ -216,6 +216,7 @@ func (h *Handlers) numberPage(c echo.Context) error {
 // band), or with view=badge the badge of the numbers table. When the page showed a running
 // sync (was) that has now ended, HX-Trigger: syncChanged tells the other regions to refresh.
 func (h *Handlers) syncFragment(c echo.Context) error {
+	varyHX(c)
 	id, err := idParam(c)
 	if err != nil {
 		return err
