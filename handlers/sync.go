@@ -204,11 +204,16 @@ func (h *Handlers) numberPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	threads, _, err := h.ThreadsView(c, n, "", "")
+	if err != nil {
+		return err
+	}
+	noStore(c) // it lists customers' conversations
 	p := h.page(c, n.Label, "numbers")
 	return render(c, http.StatusOK, pages.NumberDetail(p, pages.NumberDetailView{
 		ID: n.ID, Label: n.Label, DisplayPhoneNumber: n.DisplayPhoneNumber, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID,
 		Provider: n.Provider, ProviderNumberID: n.ProviderNumberID, AccountState: n.AccountState, OnboardedAt: n.OnboardedAt,
-		IsAdmin: p.IsAdmin, Panel: v.panel(p.IsAdmin, h.deps.SyncTimeout),
+		IsAdmin: p.IsAdmin, Panel: v.panel(p.IsAdmin, h.deps.SyncTimeout), Threads: threads,
 	}))
 }
 
@@ -276,13 +281,19 @@ func (h *Handlers) requestSync(c echo.Context) error {
 	if !isHX(c) {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/numbers/%d", id))
 	}
-	flash(c, kind, msg)
 	if c.Request().Header.Get("HX-Target") == "numbers-table" {
+		flash(c, kind, msg)
 		return h.numbersTable(c)
 	}
 	v, err := h.readSync(c, n, true)
 	if err != nil {
 		return err
+	}
+	if syncer.Running(v.status.State) {
+		flash(c, kind, msg)
+	} else {
+		// Over before the panel could poll (a fast upstream, or a failure): tell the page now.
+		flash(c, kind, msg, "syncChanged")
 	}
 	return h.renderPanel(c, v.panel(true, h.deps.SyncTimeout))
 }

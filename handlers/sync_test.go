@@ -246,6 +246,9 @@ func TestSyncProviderErrorShownInPanel(t *testing.T) {
 	if kind, msg := flashOf(t, res); kind != "warning" || !strings.Contains(msg, "Outside the 24 h window") {
 		t.Fatalf("flash = %s %q", kind, msg)
 	}
+	if !strings.Contains(res.Header.Get("HX-Trigger"), `"syncChanged":true`) {
+		t.Fatalf("a sync that ended at once does not tell the page: %q", res.Header.Get("HX-Trigger"))
+	}
 	d := doc(t, body)
 	panel := d.Find(`[data-testid="sync-panel"]`)
 	if st, _ := panel.Attr("data-state"); st != models.SyncFailed {

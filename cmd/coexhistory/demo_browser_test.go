@@ -152,6 +152,11 @@ func TestDemoSyncInBrowser(t *testing.T) {
 	if polls := browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector('[data-testid="sync-panel"]').hasAttribute("hx-trigger")`)); polls {
 		t.Fatal("a complete panel still polls")
 	}
+	// The page lists the number's conversations.
+	if n := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="thread-row"]').length`)); n == 0 || n > threads {
+		t.Fatalf("%d conversations listed of %d", n, threads)
+	}
+
 	// The database agrees, and the audit log has the request and its answers.
 	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "coexhistory.db"), store.Options{})
 	if err != nil {
@@ -179,8 +184,25 @@ func TestDemoSyncInBrowser(t *testing.T) {
 	for _, e := range entries {
 		actions[e.Action]++
 	}
-	if actions["sync.request"] != 2 || actions["sync.response"] != 2 || actions["sync.state"] < 1 {
+	if actions["sync.request"] != 2 || actions["sync.response"] != 2 || actions["sync.state"] != 1 {
 		t.Fatalf("audit actions %v", actions)
+	}
+	// The Positus number, from its own page: the panel follows the sync to the end, then
+	// the stored-history region refreshes by itself and lists the conversations.
+	b.Run(
+		chromedp.Navigate(url+"/"),
+		chromedp.Click(chromedp.CSS(`[data-testid="number-row"]:nth-child(2) [data-testid="number-label"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="threads-empty"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="sync-panel"] [data-testid="sync-button"]:not([disabled])`)),
+	)
+	browsertest.Get(b, chromedp.Poll[bool](`document.querySelector('[data-testid="sync-panel"]').dataset.state === "complete" &&
+		document.querySelector('[data-testid="sync-progress"]').value === 100 &&
+		document.querySelectorAll('[data-testid="thread-row"]').length > 0`, chromedp.WithPollingInterval(100*time.Millisecond)))
+	if got := b.Text(`[data-testid="sync-messages"]`); got != "1200" {
+		t.Fatalf("Positus number: messages stored %q, want 1200", got)
+	}
+	if r, err := db.SyncRun(context.Background(), demoNumbers[1].PhoneNumberID); err != nil || r.State != models.SyncComplete {
+		t.Fatalf("Positus run = %+v (%v)", r, err)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, demoSecretsFile)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("demo secrets file: %v %v", fi, err)
