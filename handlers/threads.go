@@ -314,11 +314,21 @@ type messageJSON struct {
 	Origin    string  `json:"origin"`
 	Edited    bool    `json:"edited"`
 	Deleted   bool    `json:"deleted"`
+	// Reactions are stored as their own messages but listed on the message they react to.
+	Reactions []reactionJSON `json:"reactions,omitempty"`
+}
+
+type reactionJSON struct {
+	WAMID     string `json:"wamid"`
+	Emoji     string `json:"emoji"`
+	Direction string `json:"direction"`
+	Timestamp int64  `json:"timestamp"`
 }
 
 // apiThreadMessages is GET /api/v1/threads/:id/messages?limit=&cursor= → the thread's
 // messages in thread order (oldest first): {"data":[…],"next_cursor"}; next_cursor is "" on
-// the last page. Reactions are not listed as messages.
+// the last page. Reactions are not listed as messages but under "reactions" of the message
+// they react to.
 func (h *Handlers) apiThreadMessages(c echo.Context) error {
 	limit, err := limitParam(c, store.MaxMessageLimit)
 	if err != nil {
@@ -332,10 +342,18 @@ func (h *Handlers) apiThreadMessages(c echo.Context) error {
 	if err != nil {
 		return badCursor(err)
 	}
+	reactions, err := h.reactions(c, t.PhoneNumberID, list.Messages)
+	if err != nil {
+		return err
+	}
 	out := make([]messageJSON, 0, len(list.Messages))
 	for _, m := range list.Messages {
-		out = append(out, messageJSON{WAMID: m.WAMID, Direction: m.Direction, Type: m.Type, Text: m.Text, Timestamp: m.TS,
-			Status: nullable(m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted})
+		mj := messageJSON{WAMID: m.WAMID, Direction: m.Direction, Type: m.Type, Text: m.Text, Timestamp: m.TS,
+			Status: nullable(m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted}
+		for _, r := range reactions[m.WAMID] {
+			mj.Reactions = append(mj.Reactions, reactionJSON{WAMID: r.WAMID, Emoji: r.Emoji, Direction: r.Direction, Timestamp: r.TS})
+		}
+		out = append(out, mj)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": list.NextCursor})
 }

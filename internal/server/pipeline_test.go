@@ -88,6 +88,9 @@ func TestWebhookToAPI(t *testing.T) {
 					Status    string `json:"status"`
 					Origin    string `json:"origin"`
 					Deleted   bool   `json:"deleted"`
+					Reactions []struct {
+						Emoji string `json:"emoji"`
+					} `json:"reactions"`
 				} `json:"data"`
 			}
 			getJSON(t, app, "/api/v1/threads/"+itoa(mariana)+"/messages?limit=100", token, &msgs)
@@ -95,8 +98,14 @@ func TestWebhookToAPI(t *testing.T) {
 			if len(msgs.Data) != 6 {
 				t.Fatalf("messages: %d", len(msgs.Data))
 			}
-			deleted := 0
+			deleted, reactions := 0, 0
 			for i, m := range msgs.Data {
+				for _, r := range m.Reactions {
+					if r.Emoji != "\u2764\ufe0f" {
+						t.Fatalf("reaction %q", r.Emoji)
+					}
+					reactions++
+				}
 				if i > 0 && m.Timestamp < msgs.Data[i-1].Timestamp {
 					t.Fatalf("messages out of order at %d", i)
 				}
@@ -109,6 +118,9 @@ func TestWebhookToAPI(t *testing.T) {
 			}
 			if last := msgs.Data[5]; last.Origin != "echo" || last.Direction != "outbound" {
 				t.Fatalf("last message %+v", last)
+			}
+			if reactions != 1 {
+				t.Fatalf("%d reactions listed, want the one of the chunk", reactions)
 			}
 			if deleted != 1 {
 				t.Fatalf("%d deleted messages, want the revoked one", deleted)
