@@ -513,7 +513,7 @@ func TestThreadsAPI(t *testing.T) {
 				t.Fatalf("second page %+v", page)
 			}
 
-			// Messages in thread order, reactions not listed, status null when unknown.
+			// Messages in thread order, reactions listed under their message, status null when unknown.
 			convThread(t, app.DB, convPNID, "5599000000001", "", []convMsg{{wamid: "wamid.nostatus", direction: "inbound", typ: "text", text: "sem status", origin: "live", ts: 1}})
 			res, body = app.API("GET", fmt.Sprintf("/api/v1/threads/%d/messages?limit=5", f.ana.ID), token, nil)
 			if res.StatusCode != http.StatusOK {
@@ -529,6 +529,11 @@ func TestThreadsAPI(t *testing.T) {
 			if len(msgs.Data) != 5 || msgs.Data[0]["wamid"] != "wamid.ana0" || msgs.NextCursor == "" {
 				t.Fatalf("first messages %+v", msgs)
 			}
+			reactions, _ := msgs.Data[2]["reactions"].([]any)
+			if len(reactions) != 1 || fmt.Sprint(reactions[0].(map[string]any)["emoji"]) != "❤️" {
+				t.Fatalf("reactions of the message: %v", msgs.Data[2]["reactions"])
+			}
+			delete(msgs.Data[2], "reactions")
 			want := map[string]any{"wamid": "wamid.ana2", "direction": "outbound", "type": "text", "text": "Temos sim! Separo um para você?\nRetirada até as 14h.",
 				"timestamp": float64(convTS(0, "9h56m27s")), "status": "read", "origin": "history", "edited": false, "deleted": false}
 			if fmt.Sprint(msgs.Data[2]) != fmt.Sprint(want) {
