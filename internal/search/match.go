@@ -1,6 +1,9 @@
 package search
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // span is a byte range of a text.
 type span struct{ start, end int }
@@ -72,16 +75,29 @@ func (f textFilter) keep(text string) bool {
 	if f.empty() {
 		return true
 	}
-	toks := tokens(text)
+	words := strings.FieldsFunc(Fold(text), func(r rune) bool { return !isWordRune(r) || r == utf8.RuneError })
 	for _, t := range f.terms {
 		found := false
-		for i := 0; i+len(t.words) <= len(toks); i++ {
-			if t.matchesAt(toks, i) {
+		for i := 0; i+len(t.words) <= len(words); i++ {
+			if t.matchesWords(words, i) {
 				found = true
 				break
 			}
 		}
 		if found == t.exclude {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesWords is matchesAt over folded words.
+func (ft foldedTerm) matchesWords(words []string, i int) bool {
+	if ft.kind == KindPrefix {
+		return strings.HasPrefix(words[i], ft.words[0])
+	}
+	for j, w := range ft.words {
+		if words[i+j] != w {
 			return false
 		}
 	}

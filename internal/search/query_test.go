@@ -217,3 +217,19 @@ func TestFold(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldLatinTable checks the fast Latin table against the general folding, letter by letter
+// and for whole words.
+func TestFoldLatinTable(t *testing.T) {
+	for r := rune(0xC0); r <= 0x17F; r++ {
+		if got, want := Fold(string(r)), foldUnicode(string(r)); got != want {
+			t.Errorf("Fold(%q U+%04X) = %q, want %q", r, r, got, want)
+		}
+	}
+	for _, s := range []string{"Ação São João", "nao\u0303 e\u0301", "İstanbul ĲSSEL Œuvre", "Ελληνικά ΆΈΉ", "Tiếng Việt",
+		"Ok 👍 valeu 🇧🇷", "Привет Ёжик", "你好世界", "한국어 조선말", "مَرْحَبًا", "ﬁ ½ Å Ω ≠"} {
+		if got, want := Fold(s), foldUnicode(s); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -57,16 +57,47 @@ func tokens(s string) []token {
 // compare words (MariaDB through utf8mb4_unicode_ci, SQLite through unicode61
 // remove_diacritics 2).
 func Fold(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			b.WriteByte(byte(r))
+		case r >= latinFoldFirst && int(r-latinFoldFirst) < len(latinFold):
+			if c := latinFold[r-latinFoldFirst]; c != '.' {
+				b.WriteByte(c)
+			} else {
+				b.WriteRune(unicode.ToLower(r))
+			}
+		case unicode.Is(unicode.Mn, r):
+			// a combining mark: dropped
+		default:
+			var buf [utf8.UTFMax]byte
+			n := utf8.EncodeRune(buf[:], r)
+			if norm.NFD.Properties(buf[:n]).Decomposition() != nil {
+				return foldUnicode(s)
+			}
+			b.WriteRune(unicode.ToLower(r))
 		}
 	}
-	if ascii {
-		return strings.ToLower(s)
-	}
+	return b.String()
+}
+
+// latinFold folds U+00C0…U+017F (Latin-1 Supplement and Latin Extended-A) to the ASCII
+// letter they carry a diacritic on; '.' marks letters without one (æ, ß, ø, ×, …), which are
+// only lowered. It gives what foldUnicode gives, without its cost.
+const (
+	latinFoldFirst = 0xC0
+	latinFold      = "aaaaaa.ceeeeiiii.nooooo..uuuuy..aaaaaa.ceeeeiiii.nooooo..uuuuy.y" +
+		"aaaaaaccccccccdd..eeeeeeeeeegggggggghh..iiiiiiiii...jjkk.llllll....nnnnnn...oooooo" +
+		"..rrrrrrsssssssstttt..uuuuuuuuuuuuwwyyyzzzzzz."
+)
+
+// foldUnicode folds any text: canonical decomposition, combining marks removed, lowered.
+func foldUnicode(s string) string {
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)
 	if err != nil {
