@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"coexhistory/internal/bench"
-	"coexhistory/internal/config"
 )
 
 func cmdBench(ctx context.Context, args []string, getenv env, stdout io.Writer) error {
@@ -27,17 +26,10 @@ func cmdBench(ctx context.Context, args []string, getenv env, stdout io.Writer) 
 	if help, err := parse(fs, args[1:]); help || err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv, false)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg.DatabaseURL)
+	db, err := openConfiguredDB(ctx, getenv, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	return bench.Search(ctx, db, o, stdout)
 }

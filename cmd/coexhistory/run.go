@@ -104,6 +104,26 @@ func parse(fs *flag.FlagSet, args []string) (help bool, err error) {
 	return false, nil
 }
 
+// openConfiguredDB opens COEX_DATABASE_URL for a command that needs no secrets; with
+// checkSchema it refuses a database whose schema lags behind this build.
+func openConfiguredDB(ctx context.Context, getenv env, checkSchema bool) (*store.DB, error) {
+	cfg, err := config.Load(getenv, false)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if checkSchema {
+		if err := db.CheckSchema(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
 func openDB(ctx context.Context, url string) (*store.DB, error) {
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -195,11 +215,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv env, stdout io.Writer
 		fs.Usage()
 		return errors.New("migrate needs `up` or `status`")
 	}
-	cfg, err := config.Load(getenv, false)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg.DatabaseURL)
+	db, err := openConfiguredDB(ctx, getenv, false)
 	if err != nil {
 		return err
 	}
@@ -254,18 +270,11 @@ func cmdUser(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 		}
 		*password = strings.TrimRight(line, "\r\n")
 	}
-	cfg, err := config.Load(getenv, false)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg.DatabaseURL)
+	db, err := openConfiguredDB(ctx, getenv, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	svc := authService(db)
 	u, err := svc.CreateUser(ctx, *email, *password, *role)
 	if err != nil {
@@ -289,18 +298,11 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout io.Writer) 
 	if help, err := parse(fs, args[1:]); help || err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv, false)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg.DatabaseURL)
+	db, err := openConfiguredDB(ctx, getenv, true)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return err
-	}
 	value, t, err := authService(db).CreateToken(ctx, *name, *role, "cli")
 	if err != nil {
 		return describe(err)
