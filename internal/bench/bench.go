@@ -225,6 +225,7 @@ func searchCases(ctx context.Context, db *store.DB, c Corpus) ([]benchCase, erro
 	return []benchCase{
 		searchCase("search: selective term ("+SelectiveTerm+")", selective, search.Params{Q: SelectiveTerm}),
 		searchCase("search: common term ("+CommonTerm+")", term, search.Params{Q: CommonTerm}),
+		searchCase("search: selective term by relevance", selective, search.Params{Q: SelectiveTerm, Sort: search.SortRelevance}),
 		searchCase("search: common term by relevance", term, search.Params{Q: CommonTerm, Sort: search.SortRelevance}),
 		searchCase(`search: phrase ("`+PhraseTerm+`")`, term, search.Params{Q: `"` + PhraseTerm + `"`}),
 		searchCase("search: prefix (entreg*)", term, search.Params{Q: "entreg*"}),
