@@ -38,7 +38,9 @@
 //
 // On MariaDB, ordering all FULLTEXT matches by time costs a row lookup per match, so
 // newest-first searches first check recent messages (or a small contact's whole history) in Go
-// and hand over to the index below them; see scanRecent.
+// and hand over to the index below them; see scanRecent. Ranking costs the same lookups, so a
+// relevance search whose words are estimated to match more than 50,000 messages comes newest
+// first instead, and Page.Sort says so; its cursors carry on newest first.
 //
 // # Where the backends differ
 //

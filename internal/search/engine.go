@@ -19,6 +19,7 @@ const (
 	defaultWindow      = 1000  // newest messages read per window
 	defaultWindows     = 5     // windows checked before the FULLTEXT index takes over
 	defaultContactScan = 10000 // a contact's messages checked in Go rather than through the index
+	defaultRankLimit   = 50000 // estimated matches beyond which relevance falls back to newest
 )
 
 // engine runs searches with plain SQL over database/sql; dialect picks the full-text syntax.
@@ -31,6 +32,7 @@ type engine struct {
 	window      int // MySQL newest-first searches (see scanRecent); 0 = off
 	windows     int
 	contactScan int
+	rankLimit   int // MySQL: see tooCommonToRank; 0 = always rank
 }
 
 // textPlan is how a text query runs: match is the MATCH argument ("" when the index cannot
@@ -86,10 +88,22 @@ func (e *engine) Search(ctx context.Context, p Params) (Page, error) {
 	var after *cursor
 	if p.Cursor != "" {
 		c, err := decodeSearchCursor(p.Cursor)
-		if err != nil || c.relevance != relevance {
+		if err != nil || (c.relevance && !relevance) {
 			return page, errBadCursor(fmt.Errorf("search cursor: %w", errors.Join(store.ErrBadCursor, err)))
 		}
 		after = &c
+		// A newest-first cursor on a relevance search continues a search that fell back.
+		relevance = c.relevance
+	} else if relevance && e.rankLimit > 0 {
+		common, err := e.tooCommonToRank(ctx, p, q)
+		if err != nil {
+			return page, err
+		}
+		relevance = !common
+	}
+	page.Sort = SortNewest
+	if relevance {
+		page.Sort = SortRelevance
 	}
 	var maxID uint64
 	if relevance {
@@ -250,6 +264,36 @@ func (e *engine) scanIndex(ctx context.Context, p Params, plan textPlan, relevan
 		}
 		after = c.last
 	}
+}
+
+// tooCommonToRank estimates whether a relevance search would have more than rankLimit
+// matches: InnoDB reads every matching row to rank them (about 1 s for 180k matches), so such
+// searches are served newest first instead (Page.Sort tells). The estimate is the rate of
+// matches among the newest window messages in scope times the messages of the number (or of
+// all numbers), from threads.message_count.
+func (e *engine) tooCommonToRank(ctx context.Context, p Params, q Query) (bool, error) {
+	rows, boundary, err := e.recentWindow(ctx, p, nil, e.window)
+	if err != nil || boundary == nil {
+		return false, err
+	}
+	check := newTextFilter(q.Terms)
+	matches := 0
+	for _, r := range rows {
+		if check.keep(r.text) {
+			matches++
+		}
+	}
+	query := "SELECT COALESCE(SUM(message_count), 0) FROM threads"
+	var args []any
+	if p.PhoneNumberID != "" {
+		query += " WHERE phone_number_id = ?"
+		args = append(args, p.PhoneNumberID)
+	}
+	var total int64
+	if err := e.db.QueryRowContext(ctx, query, args...).Scan(&total); err != nil {
+		return false, fmt.Errorf("search: count messages: %w", err)
+	}
+	return int64(matches)*total/int64(e.window) > int64(e.rankLimit), nil
 }
 
 // contactMessageCount returns how many messages the threads of p's contact filter hold

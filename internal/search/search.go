@@ -21,7 +21,7 @@ const (
 // Sort orders.
 const (
 	SortNewest    = "newest"    // timestamp descending (the default)
-	SortRelevance = "relevance" // full-text score descending; newest when there is no text query
+	SortRelevance = "relevance" // full-text score descending (see Page.Sort)
 )
 
 // Params select messages. Every field is optional; the zero value lists all messages, newest
@@ -61,6 +61,10 @@ type Result struct {
 type Page struct {
 	Results    []Result `json:"data"`
 	NextCursor string   `json:"next_cursor"` // "" on the last page
+	// Sort is the order of the results. A relevance search comes newest first when there is
+	// no text query, and on MariaDB when its words are too common to rank quickly (an
+	// estimated 50,000 matches or more); views should say so.
+	Sort string `json:"sort"`
 	// Query is what the search box was read as (for "searching for …" and empty states).
 	Query Query `json:"-"`
 	// Unindexed lists words the full-text index cannot look up (MariaDB: shorter than
@@ -81,7 +85,7 @@ func New(db *store.DB) Searcher {
 	e := &engine{db: db.SQL(), dialect: db.Dialect(), maxScan: defaultMaxScan, batch: defaultBatch}
 	if db.Dialect() == store.MySQL {
 		e.rules = &mysqlRules{db: db.SQL()}
-		e.window, e.windows, e.contactScan = defaultWindow, defaultWindows, defaultContactScan
+		e.window, e.windows, e.contactScan, e.rankLimit = defaultWindow, defaultWindows, defaultContactScan, defaultRankLimit
 	}
 	return e
 }

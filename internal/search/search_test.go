@@ -193,6 +193,7 @@ func scanConfigs(db *store.DB) []scanConfig {
 		{"tiny windows", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 3, Windows: 2, ContactScan: 0}},
 		{"many tiny windows", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 3, Windows: 100, ContactScan: 0}},
 		{"tiny contact scan", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 2, Windows: 1, ContactScan: 100}},
+		{"relevance falls back", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 3, Windows: 2, RankLimit: 1}},
 	} {
 		s := search.New(db)
 		search.SetScanLimits(s, c.l)
@@ -263,6 +264,48 @@ func TestSearchRelevance(t *testing.T) {
 			if r.Score <= 0 || (i > 0 && r.Score > page.Results[i-1].Score) {
 				t.Errorf("scores not positive and descending: %d: %v", i, r.Score)
 			}
+		}
+	})
+}
+
+// TestSearchRelevanceFallback: on MariaDB a relevance search with too many matches to rank
+// comes newest first, says so, and its pages carry on newest first.
+func TestSearchRelevanceFallback(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		loadCorpus(t, db)
+		ctx := context.Background()
+		s := search.New(db)
+		search.SetScanLimits(s, search.ScanLimits{Batch: 200, MaxScan: 2000, Window: 3, Windows: 2, ContactScan: 100, RankLimit: 5})
+		wantSort, wantFirst := search.SortRelevance, []string{"m19"}
+		if db.Dialect() == store.MySQL {
+			// The 3 newest messages hold 2 with "pedido": about 13 of 20 messages, over 5.
+			wantSort, wantFirst = search.SortNewest, []string{"m19", "m18"}
+		}
+		var got []string
+		p := search.Params{Q: "pedido", Sort: search.SortRelevance, Limit: 2}
+		for pages := 0; pages < 10; pages++ {
+			page, err := s.Search(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Sort != wantSort {
+				t.Fatalf("page %d sorted %q, want %q", pages, page.Sort, wantSort)
+			}
+			got = append(got, wamids(page.Results)...)
+			if p.Cursor = page.NextCursor; p.Cursor == "" {
+				break
+			}
+		}
+		if len(got) != 7 || !reflect.DeepEqual(got[:len(wantFirst)], wantFirst) {
+			t.Errorf("walked %v, want 7 results starting %v", got, wantFirst)
+		}
+		if wantSort == search.SortNewest && !reflect.DeepEqual(got, ids("m19 m18 m15 m10 m09 m02 m01")) {
+			t.Errorf("walked %v, want newest first", got)
+		}
+		// A rare word is ranked.
+		page, err := s.Search(ctx, search.Params{Q: "reembolso", Sort: search.SortRelevance})
+		if err != nil || page.Sort != search.SortRelevance || len(page.Results) != 1 || page.Results[0].Score <= 0 {
+			t.Errorf("rare word by relevance = %+v, %v", page, err)
 		}
 	})
 }
@@ -340,9 +383,19 @@ func TestSearchCursorAndLimits(t *testing.T) {
 		if err != nil || len(page.Results) != 2 || page.NextCursor == "" {
 			t.Fatalf("first page = %v, %q, %v", wamids(page.Results), page.NextCursor, err)
 		}
-		// A newest-first cursor does not fit a relevance search; garbage is no cursor.
+		// A newest-first cursor on a relevance search carries on newest first (a search that
+		// fell back, see TestSearchRelevanceFallback).
+		next, err := s.Search(ctx, search.Params{Q: "pedido", Sort: search.SortRelevance, Cursor: page.NextCursor, Limit: 2})
+		if err != nil || next.Sort != search.SortNewest || !reflect.DeepEqual(wamids(next.Results), []string{"m15", "m10"}) {
+			t.Errorf("relevance with a newest cursor = %v sorted %q, %v; want [m15 m10] newest", wamids(next.Results), next.Sort, err)
+		}
+		rel, err := s.Search(ctx, search.Params{Q: "pedido", Sort: search.SortRelevance, Limit: 2})
+		if err != nil || rel.NextCursor == "" || rel.Sort != search.SortRelevance {
+			t.Fatalf("relevance page = %q %q, %v", rel.NextCursor, rel.Sort, err)
+		}
+		// A relevance cursor does not fit a newest-first search; garbage is no cursor.
 		for _, p := range []search.Params{
-			{Q: "pedido", Sort: search.SortRelevance, Cursor: page.NextCursor},
+			{Q: "pedido", Cursor: rel.NextCursor},
 			{Q: "pedido", Cursor: "!!!"},
 			{Q: "pedido", Cursor: "cnwxfDI"}, // "r|1|2": a relevance cursor missing a part
 		} {
