@@ -121,10 +121,13 @@ func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error
 		if res.ApplyResult, err = tx.mergeMessages(ctx, in.PhoneNumberID, rows, nil, mergeRow); err != nil {
 			return err
 		}
-		if isNew {
-			return tx.advanceSyncRun(ctx, in.PhoneNumberID, in.Chunk.Progress, now)
+		if !isNew {
+			return nil
 		}
-		return nil
+		reason := fmt.Sprintf("chunk %d/%d, progress %d %%", in.Chunk.Phase, in.Chunk.ChunkOrder, in.Chunk.Progress)
+		return tx.auditSyncState(ctx, in.PhoneNumberID, reason, func() error {
+			return tx.advanceSyncRun(ctx, in.PhoneNumberID, in.Chunk.Progress, now)
+		})
 	})
 	if err != nil {
 		return ChunkResult{}, fmt.Errorf("apply chunk %d/%d of %s: %w", in.Chunk.Phase, in.Chunk.ChunkOrder, in.PhoneNumberID, err)
@@ -181,6 +184,43 @@ func (db *DB) advanceSyncRun(ctx context.Context, pnid string, progress int, now
 	return nil
 }
 
+// auditSyncState runs change inside the caller's transaction and, when it moved the number's
+// sync run to another state, records that in the audit log (actor "webhook"). The run's row
+// is locked first, so concurrent chunks see the transitions one after the other.
+func (db *DB) auditSyncState(ctx context.Context, pnid, reason string, change func() error) error {
+	before, err := db.syncState(ctx, pnid, true)
+	if err != nil {
+		return err
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	after, err := db.syncState(ctx, pnid, false)
+	if err != nil || after == before {
+		return err
+	}
+	if before == "" {
+		before = models.SyncNotRequested
+	}
+	return db.Audit(ctx, models.AuditEntry{Actor: "webhook", Action: "sync.state", Target: pnid,
+		Detail: before + " → " + after + " (" + reason + ")"})
+}
+
+// syncState reads the state of a number's sync run ("" when it has none), optionally
+// locking the row for the rest of the transaction.
+func (db *DB) syncState(ctx context.Context, pnid string, lock bool) (string, error) {
+	q := "SELECT state FROM sync_runs WHERE phone_number_id = ?"
+	if lock && db.dialect == MySQL {
+		q += " FOR UPDATE"
+	}
+	state := ""
+	err := db.rawQuery(ctx, q, []any{pnid}, func(r *sql.Rows) error { return r.Scan(&state) })
+	if err != nil {
+		return "", fmt.Errorf("read sync state: %w", err)
+	}
+	return state, nil
+}
+
 const insertSyncRun = `INSERT INTO sync_runs (phone_number_id, state, progress, contacts_request_id, history_request_id,
   requested_at, first_chunk_at, last_chunk_at, completed_at, error_code, error_message, updated_at)
   VALUES (?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?)`
@@ -197,7 +237,10 @@ func (db *DB) ApplyHistoryErrors(ctx context.Context, phoneNumberID string, errs
 	}
 	err := db.applyTx(ctx, func(tx *DB) error {
 		for _, he := range errs {
-			if err := tx.recordHistoryError(ctx, phoneNumberID, he); err != nil {
+			reason := fmt.Sprintf("history error %d", he.Code)
+			if err := tx.auditSyncState(ctx, phoneNumberID, reason, func() error {
+				return tx.recordHistoryError(ctx, phoneNumberID, he)
+			}); err != nil {
 				return err
 			}
 		}
