@@ -150,7 +150,9 @@ func (db *DB) insertChunkLedger(ctx context.Context, in ChunkInput, now time.Tim
 	return n == 1, nil
 }
 
-// advanceSyncRun records a new chunk in the number's sync run. MySQL evaluates the
+// advanceSyncRun records a new chunk in the number's sync run, as syncer.Next has it: a
+// chunk moves any run but a complete or declined one to receiving (a failed or timed-out
+// one too: Meta is sending), progress 100 completes it. MySQL evaluates the
 // assignments left to right on the updated row, so each one reads only columns assigned
 // after it.
 func (db *DB) advanceSyncRun(ctx context.Context, pnid string, progress int, now time.Time) error {
@@ -164,7 +166,7 @@ func (db *DB) advanceSyncRun(ctx context.Context, pnid string, progress int, now
 	if db.dialect == MySQL {
 		q = insertSyncRun + ` ON DUPLICATE KEY UPDATE
   completed_at = CASE WHEN state NOT IN ` + final + ` AND GREATEST(progress, VALUES(progress)) >= 100 THEN COALESCE(completed_at, VALUES(updated_at)) ELSE completed_at END,
-  state = CASE WHEN state IN ` + final + ` THEN state WHEN GREATEST(progress, VALUES(progress)) >= 100 THEN '` + models.SyncComplete + `' WHEN state = '` + models.SyncFailed + `' THEN state ELSE '` + models.SyncReceiving + `' END,
+  state = CASE WHEN state IN ` + final + ` THEN state WHEN GREATEST(progress, VALUES(progress)) >= 100 THEN '` + models.SyncComplete + `' ELSE '` + models.SyncReceiving + `' END,
   progress = GREATEST(progress, VALUES(progress)),
   first_chunk_at = COALESCE(first_chunk_at, VALUES(first_chunk_at)),
   last_chunk_at = VALUES(last_chunk_at),
@@ -172,7 +174,7 @@ func (db *DB) advanceSyncRun(ctx context.Context, pnid string, progress int, now
 	} else {
 		q = insertSyncRun + ` ON CONFLICT (phone_number_id) DO UPDATE SET
   completed_at = CASE WHEN sync_runs.state NOT IN ` + final + ` AND MAX(sync_runs.progress, excluded.progress) >= 100 THEN COALESCE(sync_runs.completed_at, excluded.updated_at) ELSE sync_runs.completed_at END,
-  state = CASE WHEN sync_runs.state IN ` + final + ` THEN sync_runs.state WHEN MAX(sync_runs.progress, excluded.progress) >= 100 THEN '` + models.SyncComplete + `' WHEN sync_runs.state = '` + models.SyncFailed + `' THEN sync_runs.state ELSE '` + models.SyncReceiving + `' END,
+  state = CASE WHEN sync_runs.state IN ` + final + ` THEN sync_runs.state WHEN MAX(sync_runs.progress, excluded.progress) >= 100 THEN '` + models.SyncComplete + `' ELSE '` + models.SyncReceiving + `' END,
   progress = MAX(sync_runs.progress, excluded.progress),
   first_chunk_at = COALESCE(sync_runs.first_chunk_at, excluded.first_chunk_at),
   last_chunk_at = excluded.last_chunk_at,

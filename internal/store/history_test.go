@@ -202,8 +202,13 @@ func TestSyncRunStates(t *testing.T) {
 		{"other error fails and is recorded", []func(context.Context, *store.DB) error{
 			applyChunk(chunk(1, 2, 20, msg("a", "1", 10, "text", "x", "", false))),
 			applyErrors(coex.HistoryError{Code: 131000, Title: "Something went wrong", Details: "try later"}),
+		}, models.SyncFailed, 20, 131000},
+		// A chunk after a failure proves Meta is sending (syncer.Next): receiving again, the error kept.
+		{"chunk after a failure resumes receiving", []func(context.Context, *store.DB) error{
+			applyChunk(chunk(1, 2, 20, msg("a", "1", 10, "text", "x", "", false))),
+			applyErrors(coex.HistoryError{Code: 131000, Title: "Something went wrong", Details: "try later"}),
 			applyChunk(chunk(1, 3, 30, msg("b", "1", 11, "text", "y", "", false))),
-		}, models.SyncFailed, 30, 131000},
+		}, models.SyncReceiving, 30, 131000},
 	}
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		for _, tt := range tests {
