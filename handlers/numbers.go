@@ -27,6 +27,15 @@ func idParam(c echo.Context) (uint64, error) {
 	return id, nil
 }
 
+// numberFromPath returns the number whose id is in the path.
+func (h *Handlers) numberFromPath(c echo.Context) (models.BusinessNumber, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return models.BusinessNumber{}, err
+	}
+	return h.deps.Numbers.Get(ctx(c), id)
+}
+
 // numberRows joins numbers with their counts and sync state.
 func (h *Handlers) numberRows(c echo.Context) ([]pages.NumberRow, error) {
 	ns, err := h.deps.Numbers.List(ctx(c))
@@ -157,17 +166,13 @@ func (h *Handlers) updateNumber(c echo.Context) error {
 }
 
 func (h *Handlers) editNumberPage(c echo.Context) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	n, err := h.deps.Numbers.Get(ctx(c), id)
+	n, err := h.numberFromPath(c)
 	if err != nil {
 		return err
 	}
 	p := h.page(c, "Edit "+n.Label, "numbers")
 	return render(c, http.StatusOK, pages.NumberEdit(p, pages.NumberEditView{Label: n.Label,
-		Form: pages.NumberFormView{ID: id, CSRFToken: p.CSRFToken, Values: numberValues(n)}}))
+		Form: pages.NumberFormView{ID: n.ID, CSRFToken: p.CSRFToken, Values: numberValues(n)}}))
 }
 
 func (h *Handlers) deleteNumber(c echo.Context) error {

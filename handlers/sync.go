@@ -192,11 +192,7 @@ func unixTime(sec int64) *time.Time {
 
 // numberPage is the page of one number with its live sync panel.
 func (h *Handlers) numberPage(c echo.Context) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	n, err := h.deps.Numbers.Get(ctx(c), id)
+	n, err := h.numberFromPath(c)
 	if err != nil {
 		return err
 	}
@@ -257,11 +253,7 @@ func (h *Handlers) renderPanel(c echo.Context, p components.SyncPanel) error {
 // sits in (the numbers table or the sync panel) with a flash. Refusals and provider errors
 // are shown, not raised: the run records them.
 func (h *Handlers) requestSync(c echo.Context) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	n, err := h.deps.Numbers.Get(ctx(c), id)
+	n, err := h.numberFromPath(c)
 	if err != nil {
 		return err
 	}
@@ -279,7 +271,7 @@ func (h *Handlers) requestSync(c echo.Context) error {
 		}
 	}
 	if !isHX(c) {
-		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/numbers/%d", id))
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/numbers/%d", n.ID))
 	}
 	if c.Request().Header.Get("HX-Target") == "numbers-table" {
 		flash(c, kind, msg)

@@ -59,11 +59,7 @@ func (h *Handlers) getThread(c echo.Context) (models.Thread, error) {
 func (h *Handlers) numberThreads(c echo.Context) error {
 	varyHX(c)
 	noStore(c)
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	n, err := h.deps.Numbers.Get(ctx(c), id)
+	n, err := h.numberFromPath(c)
 	if err != nil {
 		return err
 	}
