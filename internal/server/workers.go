@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // StartWorkers starts the background loops of this instance; the returned channel closes
@@ -28,11 +29,30 @@ type loop struct {
 	run  func(ctx context.Context) error
 }
 
-// loops lists the background work: ingest workers and the sync timeout sweeper.
+// loops lists the background work: ingest workers, the sync timeout sweeper and the
+// removal of expired sessions.
 func (s *Services) loops() []loop {
-	loops := []loop{{"ingest", s.Ingest.Run}}
+	loops := []loop{{"ingest", s.Ingest.Run}, {"session-cleanup", s.cleanSessions}}
 	if s.Sync != nil {
 		loops = append(loops, loop{"sync-timeout-sweeper", s.Sync.RunSweeper})
 	}
 	return loops
+}
+
+// cleanSessions deletes expired sessions now and then every hour until ctx ends.
+func (s *Services) cleanSessions(ctx context.Context) error {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := s.DB.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn("expired sessions not removed", "err", err)
+		} else if n > 0 {
+			s.Logger.Info("expired sessions removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
 }
