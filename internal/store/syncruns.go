@@ -108,6 +108,19 @@ func (db *DB) TimeOutSyncRuns(ctx context.Context, before time.Time) ([]models.S
 	return moved, nil
 }
 
+// UnansweredSyncRequests lists the runs claimed for a request before `before` whose history
+// request never recorded an answer: the app stopped between the claim and the provider's
+// reply.
+func (db *DB) UnansweredSyncRequests(ctx context.Context, before time.Time) ([]models.SyncRun, error) {
+	var runs []models.SyncRun
+	err := db.q(ctx).Where("state = ? AND history_request_id = '' AND requested_at < ?", models.SyncRequested, before.UTC()).
+		Order("requested_at").Limit(500).Find(&runs).Error
+	if err != nil {
+		return nil, fmt.Errorf("find unanswered sync requests: %w", translate(err))
+	}
+	return runs, nil
+}
+
 func runTime(t time.Time) *time.Time { return &t }
 
 // clipRunText cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -22,6 +22,7 @@ type Store interface {
 	ClaimSyncRun(ctx context.Context, pnid string, from []string, at time.Time) (bool, error)
 	UpdateSyncRun(ctx context.Context, pnid string, from []string, u store.SyncRunUpdate) (bool, error)
 	TimeOutSyncRuns(ctx context.Context, before time.Time) ([]models.SyncRun, error)
+	UnansweredSyncRequests(ctx context.Context, before time.Time) ([]models.SyncRun, error)
 	Audit(ctx context.Context, e models.AuditEntry) error
 }
 
@@ -235,16 +236,30 @@ func (s *Service) fail(ctx context.Context, a Actor, pnid string, code int, msg 
 	}
 }
 
-// Sweep times out every run that has waited longer than the timeout for its first webhook
-// and returns how many it moved.
+// unansweredAfter is how long a claimed request may go without the provider's answer being
+// recorded before the sweeper gives it up: at least 5 minutes, and always well past the
+// call budget, so a call still running is never given up.
+func (s *Service) unansweredAfter() time.Duration { return max(5*time.Minute, 4*s.cfg.CallBudget) }
+
+// Sweep times out every run that has waited longer than the timeout for its first webhook,
+// fails the requests whose answer was never recorded (so staff can press Sync again), and
+// returns how many runs it moved.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	moved, err := s.cfg.Store.TimeOutSyncRuns(ctx, s.cfg.Now().UTC().Add(-s.cfg.Timeout))
+	now := s.cfg.Now().UTC()
+	unanswered, err := s.cfg.Store.UnansweredSyncRequests(ctx, now.Add(-s.unansweredAfter()))
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range unanswered {
+		s.fail(ctx, system, r.PhoneNumberID, 0, "The request to the provider did not finish (the app may have stopped). Press Sync again.")
+	}
+	moved, err := s.cfg.Store.TimeOutSyncRuns(ctx, now.Add(-s.cfg.Timeout))
 	for _, r := range moved {
 		detail := "no webhook since " + r.RequestedAt.UTC().Format(time.RFC3339)
 		s.stateChange(ctx, system, r.PhoneNumberID, models.SyncRequested, models.SyncTimedOut, detail)
 		s.cfg.Logger.InfoContext(ctx, "sync timed out", "phone_number_id", r.PhoneNumberID)
 	}
-	return len(moved), err
+	return len(unanswered) + len(moved), err
 }
 
 // SweepEvery is how often RunSweeper looks: a fiftieth of the timeout, between 1 s and 1 min.

@@ -476,6 +476,36 @@ func TestSweepTimesOutWaitingRuns(t *testing.T) {
 	})
 }
 
+// A request whose answer was never recorded (the app stopped mid-call) is failed by the
+// sweeper after a few minutes, so staff can press Sync again instead of waiting 24 h.
+func TestSweepFailsUnansweredRequests(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, map[string][]reply{"smb_app_state_sync": {ok("C")}, "history": {ok("H")}}, time.Hour, 0)
+		if ok, err := db.ClaimSyncRun(ctx, f.metaID, syncer.Sources(syncer.EventRequest), f.clock.Now()); err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		f.clock.Add(4 * time.Minute)
+		if n, err := f.svc.Sweep(ctx); err != nil || n != 0 {
+			t.Fatalf("sweep too early moved %d (%v)", n, err)
+		}
+		f.clock.Add(2 * time.Minute)
+		if n, err := f.svc.Sweep(ctx); err != nil || n != 1 {
+			t.Fatalf("sweep moved %d (%v), want 1", n, err)
+		}
+		r := f.run(t, f.metaID)
+		if r.State != models.SyncFailed || !strings.Contains(r.ErrorMessage, "Press Sync again") {
+			t.Fatalf("run = %s %q", r.State, r.ErrorMessage)
+		}
+		if _, err := f.svc.Request(ctx, actor(), f.metaID); err != nil {
+			t.Fatalf("Sync again: %v", err)
+		}
+		if r := f.run(t, f.metaID); r.State != models.SyncRequested || r.HistoryRequestID != "H" {
+			t.Fatalf("after Sync again: %s %q", r.State, r.HistoryRequestID)
+		}
+	})
+}
+
 func TestSweepEvery(t *testing.T) {
 	cases := map[time.Duration]time.Duration{24 * time.Hour: time.Minute, 100 * time.Second: 2 * time.Second, time.Second: time.Second}
 	for timeout, want := range cases {
