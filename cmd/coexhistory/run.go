@@ -27,6 +27,7 @@ Usage:
   coexhistory user create --email E --role admin|agent [--password P]   (password from stdin otherwise)
   coexhistory token create --name N --role admin|agent                  prints a new API token
   coexhistory bench search [flags]  load a generated corpus and measure search latency
+  coexhistory bench ingest [flags]  post a generated history sync to a server and measure the ingest
 
 Every command takes --help. Configuration comes from the environment:
   COEX_ADDR              listen address (default 127.0.0.1:8080)
