@@ -93,11 +93,12 @@ func cmdBenchIngest(ctx context.Context, args []string, getenv env, stdout io.Wr
 	if _, err := db.Migrate(ctx); err != nil {
 		return err
 	}
+	// The server's ingest workers: its default, or COEX_WORKERS as this command sees it.
 	workers := 2
 	if v, err := strconv.Atoi(getenv("COEX_WORKERS")); err == nil && v > 0 {
 		workers = v
 	}
-	target := bench.Target{URL: *url, AppSecret: *appSecret}
+	target := bench.Target{URL: *url, AppSecret: *appSecret, Workers: workers}
 	if *url == "" {
 		exe, err := os.Executable()
 		if err != nil {

@@ -92,6 +92,7 @@ type IngestReport struct {
 
 	CeilingRows         int
 	CeilingPerStatement int
+	CeilingConnections  int // as many as the server's ingest workers (one on SQLite)
 	Ceiling             time.Duration
 
 	Repost              time.Duration // re-posting every body (all duplicates)
@@ -286,13 +287,13 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 		}
 	}
 
-	ceiling, err := rawCeiling(ctx, db, sp)
+	ceiling, err := rawCeiling(ctx, db, sp, target.Workers)
 	if err != nil {
 		return r, err
 	}
-	r.CeilingRows, r.CeilingPerStatement, r.Ceiling = ceiling.rows, ceiling.perStatement, ceiling.took
-	fmt.Fprintf(w, "raw ceiling: %s rows upserted into a scratch copy of messages in %s = %s rows/s (%d rows per statement, one transaction per chunk)\n",
-		thousands(int64(r.CeilingRows)), seconds(r.Ceiling), thousands(int64(r.CeilingRate())), r.CeilingPerStatement)
+	r.CeilingRows, r.CeilingPerStatement, r.CeilingConnections, r.Ceiling = ceiling.rows, ceiling.perStatement, ceiling.connections, ceiling.took
+	fmt.Fprintf(w, "raw ceiling: %s rows upserted into a scratch copy of messages in %s = %s rows/s (%d rows per statement, one transaction per chunk, %d connections)\n",
+		thousands(int64(r.CeilingRows)), seconds(r.Ceiling), thousands(int64(r.CeilingRate())), r.CeilingPerStatement, r.CeilingConnections)
 	fmt.Fprintln(w)
 	printIngestSummary(w, r)
 	return r, nil

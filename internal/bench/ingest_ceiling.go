@@ -1,11 +1,17 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"coexhistory/internal/coex"
@@ -37,75 +43,204 @@ var (
 type ceilingResult struct {
 	rows         int
 	perStatement int
-	took         time.Duration // inside the transactions only: building the rows is not counted
+	connections  int
+	took         time.Duration // first transaction begun → last one committed
 }
 
 // rawCeiling writes the messages of every spooled body, parsed as the ingest parses them,
 // into a fresh scratch copy of the messages table (same indexes, full-text included) with
-// the ingest's multi-row upsert, statement size and one transaction per chunk, and no
-// other logic. The scratch table is dropped afterwards.
-func rawCeiling(ctx context.Context, db *store.DB, sp *spool) (ceilingResult, error) {
+// the ingest's multi-row upsert, statement size and one transaction per chunk, on as many
+// connections as the server has ingest workers, and no other logic. The bodies are parsed
+// into a compact rows file first, so that only the database's work is timed. The scratch
+// table is dropped afterwards.
+func rawCeiling(ctx context.Context, db *store.DB, sp *spool, connections int) (ceilingResult, error) {
+	res := ceilingResult{perStatement: ingestMySQLRowsPerStatement, connections: max(1, connections)}
+	if db.Dialect() == store.SQLite {
+		res.perStatement = max(1, ingestSQLiteArgs/len(ceilingColumns))
+		res.connections = 1 // one writer
+	}
+	rows, err := writeCeilingRows(sp)
+	if err != nil {
+		return res, err
+	}
+	defer rows.Close()
 	if err := createCeilingTable(ctx, db); err != nil {
-		return ceilingResult{}, err
+		return res, err
 	}
 	defer dropCeilingTable(context.WithoutCancel(ctx), db)
 
-	res := ceilingResult{perStatement: ingestMySQLRowsPerStatement}
-	if db.Dialect() == store.SQLite {
-		res.perStatement = max(1, ingestSQLiteArgs/len(ceilingColumns))
-	}
 	statement := ceilingStatement(db.Dialect(), res.perStatement)
-	threadIDs := map[string]int{}
-	var buf []byte
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan []any, 2*res.connections)
+	errs := make(chan error, res.connections+1)
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Go(func() {
+		defer close(chunks)
+		now := db.Now()
+		if err := rows.each(func(args []any) bool {
+			for i := len(ceilingColumns) - 2; i < len(args); i += len(ceilingColumns) {
+				args[i], args[i+1] = now, now
+			}
+			select {
+			case chunks <- args:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}); err != nil {
+			errs <- err
+		}
+	})
+	for range res.connections {
+		wg.Go(func() {
+			for args := range chunks {
+				if err := ceilingChunk(ctx, db, statement, args, res.perStatement); err != nil {
+					errs <- fmt.Errorf("ceiling: %w", err)
+					cancel()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	res.took = time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return res, err
+	}
+	res.rows = rows.rows
+	return res, ctx.Err()
+}
+
+// ceilingRows holds the statement arguments of every chunk in a temporary file, chunk after
+// chunk, strings length-prefixed: far smaller than the arguments themselves, and cheap to
+// read back.
+type ceilingRows struct {
+	f    *os.File
+	rows int
+}
+
+// writeCeilingRows parses every spooled body and writes its chunks' rows.
+func writeCeilingRows(sp *spool) (*ceilingRows, error) {
+	f, err := os.CreateTemp(filepath.Dir(sp.f.Name()), "coexhistory-bench-ceiling-*.rows")
+	if err != nil {
+		return nil, fmt.Errorf("ceiling rows: %w", err)
+	}
+	cr := &ceilingRows{f: f}
+	w := bufio.NewWriterSize(f, 1<<20)
+	threadIDs := map[string]int64{}
+	var buf, rec []byte
 	for i := range sp.bodies {
 		body, err := sp.read(i, buf)
 		if err != nil {
-			return res, err
+			cr.Close()
+			return nil, err
 		}
 		buf = body
 		batch, err := coex.Parse(body)
 		if err != nil {
-			return res, fmt.Errorf("ceiling: parse body %d: %w", i, err)
+			cr.Close()
+			return nil, fmt.Errorf("ceiling: parse body %d: %w", i, err)
 		}
 		for _, ch := range batch.Changes {
 			for _, c := range ch.Chunks {
-				args := ceilingArgs(ch.PhoneNumberID, c, threadIDs, db.Now())
-				took, err := ceilingChunk(ctx, db, statement, args, res.perStatement)
-				if err != nil {
-					return res, fmt.Errorf("ceiling: chunk %d/%d: %w", c.Phase, c.ChunkOrder, err)
+				rec = binary.AppendUvarint(rec[:0], uint64(len(c.Messages)))
+				for _, m := range c.Messages {
+					tid, ok := threadIDs[m.ContactWAID]
+					if !ok {
+						tid = int64(len(threadIDs) + 1)
+						threadIDs[m.ContactWAID] = tid
+					}
+					for _, s := range []string{ch.PhoneNumberID, m.WAMID, m.ContactWAID, m.Direction, m.Type, m.Text,
+						coex.NormalizeStatus(m.Status), m.Origin, m.MediaID, m.MimeType, m.ReactionTo, string(m.Raw)} {
+						rec = binary.AppendUvarint(rec, uint64(len(s)))
+						rec = append(rec, s...)
+					}
+					for _, n := range []int64{tid, m.Timestamp, int64(c.Phase), int64(c.ChunkOrder), int64(m.Position)} {
+						rec = binary.AppendVarint(rec, n)
+					}
 				}
-				res.took += took
-				res.rows += len(c.Messages)
+				cr.rows += len(c.Messages)
+				if _, err := w.Write(rec); err != nil {
+					cr.Close()
+					return nil, fmt.Errorf("ceiling rows: %w", err)
+				}
 			}
 		}
 	}
-	return res, nil
-}
-
-// ceilingArgs are the statement arguments of a chunk's messages, row after row.
-func ceilingArgs(pnid string, c coex.Chunk, threadIDs map[string]int, now time.Time) []any {
-	args := make([]any, 0, len(c.Messages)*len(ceilingColumns))
-	for _, m := range c.Messages {
-		tid, ok := threadIDs[m.ContactWAID]
-		if !ok {
-			tid = len(threadIDs) + 1
-			threadIDs[m.ContactWAID] = tid
-		}
-		args = append(args, pnid, m.WAMID, tid, m.ContactWAID, m.Direction, m.Type, m.Text, m.Timestamp,
-			coex.NormalizeStatus(m.Status), m.Origin, false, false, m.MediaID, m.MimeType, m.ReactionTo,
-			c.Phase, c.ChunkOrder, m.Position, string(m.Raw), now, now)
+	if err := w.Flush(); err != nil {
+		cr.Close()
+		return nil, fmt.Errorf("ceiling rows: %w", err)
 	}
-	return args
+	return cr, nil
 }
 
-// ceilingChunk runs one chunk's upserts in one transaction and returns how long it took.
-func ceilingChunk(ctx context.Context, db *store.DB, statement func(rows int) string, args []any, perStatement int) (time.Duration, error) {
+// each reads the chunks back as statement arguments (created_at and updated_at left nil)
+// until fn returns false.
+func (cr *ceilingRows) each(fn func(args []any) bool) error {
+	if _, err := cr.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("ceiling rows: %w", err)
+	}
+	r := bufio.NewReaderSize(cr.f, 1<<20)
+	var str []byte
+	readString := func() (string, error) {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return "", err
+		}
+		str = slices.Grow(str[:0], int(n))[:n]
+		if _, err := io.ReadFull(r, str); err != nil {
+			return "", err
+		}
+		return string(str), nil
+	}
+	for {
+		n, err := binary.ReadUvarint(r)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("ceiling rows: %w", err)
+		}
+		args := make([]any, 0, int(n)*len(ceilingColumns))
+		for range n {
+			var s [12]string
+			for i := range s {
+				if s[i], err = readString(); err != nil {
+					return fmt.Errorf("ceiling rows: %w", err)
+				}
+			}
+			var v [5]int64
+			for i := range v {
+				if v[i], err = binary.ReadVarint(r); err != nil {
+					return fmt.Errorf("ceiling rows: %w", err)
+				}
+			}
+			// The order of ceilingColumns.
+			args = append(args, s[0], s[1], v[0], s[2], s[3], s[4], s[5], v[1], s[6], s[7], false, false,
+				s[8], s[9], s[10], v[2], v[3], v[4], s[11], nil, nil)
+		}
+		if !fn(args) {
+			return nil
+		}
+	}
+}
+
+// Close removes the file.
+func (cr *ceilingRows) Close() {
+	_ = cr.f.Close()
+	_ = os.Remove(cr.f.Name())
+}
+
+// ceilingChunk runs one chunk's upserts in one transaction.
+func ceilingChunk(ctx context.Context, db *store.DB, statement func(rows int) string, args []any, perStatement int) error {
 	cols := len(ceilingColumns)
 	rows := len(args) / cols
-	start := time.Now()
 	tx, err := db.SQL().BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	// Like the ingest on SQLite: the full-size statement is prepared once per chunk.
@@ -116,7 +251,7 @@ func ceilingChunk(ctx context.Context, db *store.DB, statement func(rows int) st
 		if db.Dialect() == store.SQLite && hi-lo == perStatement && rows > perStatement {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, statement(perStatement)); err != nil {
-					return 0, err
+					return err
 				}
 				defer full.Close()
 			}
@@ -125,13 +260,13 @@ func ceilingChunk(ctx context.Context, db *store.DB, statement func(rows int) st
 			_, err = tx.ExecContext(ctx, statement(hi-lo), part...)
 		}
 		if err != nil {
-			return 0, err
+			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", err)
 	}
-	return time.Since(start), nil
+	return nil
 }
 
 // ceilingStatement returns the upsert of n rows into the scratch table.
@@ -156,11 +291,7 @@ func ceilingStatement(dialect string, perStatement int) func(n int) string {
 		}
 	}
 	head := "INSERT INTO " + ceilingTable + " (" + strings.Join(ceilingColumns, ", ") + ") VALUES "
-	cache := map[int]string{}
-	return func(n int) string {
-		if s, ok := cache[n]; ok {
-			return s
-		}
+	build := func(n int) string {
 		var b strings.Builder
 		b.Grow(len(head) + n*(len(tuple)+2) + suffix.Len())
 		b.WriteString(head)
@@ -171,10 +302,14 @@ func ceilingStatement(dialect string, perStatement int) func(n int) string {
 			b.WriteString(tuple)
 		}
 		b.WriteString(suffix.String())
-		if n == perStatement {
-			cache[n] = b.String()
-		}
 		return b.String()
+	}
+	full := build(perStatement)
+	return func(n int) string {
+		if n == perStatement {
+			return full
+		}
+		return build(n)
 	}
 }
 
