@@ -89,6 +89,7 @@ type IngestReport struct {
 	LargeAcks AckStats      // deliveries of bodies of at least 1.25 × the mean size
 	Retries   int           // deliveries repeated after a 5xx or a connection error
 	PeakRSS   int64         // server VmHWM in bytes; 0 when not measured
+	FreshCPU  time.Duration // server CPU time during the fresh sync; 0 when not measured
 
 	CeilingRows         int
 	CeilingPerStatement int
@@ -206,6 +207,7 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 	defer client.CloseIdleConnections()
 
 	// Fresh sync.
+	cpuBefore := serverCPU(target)
 	posted, err := postAll(ctx, client, target.URL, sp, opts.Concurrency)
 	if err != nil {
 		return r, fmt.Errorf("post the sync: %w", err)
@@ -218,8 +220,19 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 		return r, fmt.Errorf("fresh sync: %w", err)
 	}
 	r.Fresh = applied.Sub(posted.start)
+	if cpuBefore >= 0 {
+		r.FreshCPU = serverCPU(target) - cpuBefore
+	}
 	fmt.Fprintf(w, "fresh sync: %s messages applied in %s = %s msgs/s end to end (all %d bodies answered after %s, %d retried)\n",
 		thousands(int64(r.Messages)), seconds(r.Fresh), thousands(int64(r.FreshRate())), r.Bodies, seconds(r.PostFresh), r.Retries)
+	if r.FreshCPU > 0 {
+		where := "the database runs in its own process"
+		if r.Dialect == store.SQLite {
+			where = "SQLite runs inside the server"
+		}
+		fmt.Fprintf(w, "server CPU during the fresh sync: %s = %.2f cores on average (%s)\n",
+			seconds(r.FreshCPU), r.FreshCPU.Seconds()/r.Fresh.Seconds(), where)
+	}
 	fmt.Fprintf(w, "webhook ack: %s\n", describeAcks(r.Acks))
 	if r.LargeAcks.N > 0 && r.LargeAcks.N < r.Acks.N {
 		fmt.Fprintf(w, "webhook ack, largest bodies: %s\n", describeAcks(r.LargeAcks))
@@ -297,6 +310,18 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 	fmt.Fprintln(w)
 	printIngestSummary(w, r)
 	return r, nil
+}
+
+// serverCPU is the server's CPU time, or -1 when it cannot be measured.
+func serverCPU(t Target) time.Duration {
+	if t.CPUTime == nil {
+		return -1
+	}
+	d, err := t.CPUTime()
+	if err != nil {
+		return -1
+	}
+	return d
 }
 
 // ingestRun polls and tidies the database side of one run: the inbox rows after baseline
@@ -504,8 +529,8 @@ func printIngestSummary(w io.Writer, r IngestReport) {
 		fmt.Sprintf("%+d messages, %s msgs/s = %.0f %% of fresh", r.ReapplyMessagesAdded, thousands(int64(r.ReapplyRate())), 100*r.ReplayShare()),
 		fmt.Sprintf("+0 at ≥ %.0f %%", 100*TargetReplayShare),
 		verdict(r.ReapplyMessagesAdded == 0 && !r.ReapplyChanged && r.ReplayShare() >= TargetReplayShare))
-	fmt.Fprintf(w, "(targets: the issue's, for MariaDB on 2 cores and a 1M-message sync; %d bodies, %s, %d senders, %d rows per ceiling statement)\n",
-		r.Bodies, mb(r.Bytes), r.Senders, r.CeilingPerStatement)
+	fmt.Fprintf(w, "(targets: the issue's, for MariaDB on 2 cores and a 1M-message sync; %d bodies, %s, %d senders, %d ingest workers; ceiling: %d rows per statement on %d connections)\n",
+		r.Bodies, mb(r.Bytes), r.Senders, r.Workers, r.CeilingPerStatement, r.CeilingConnections)
 }
 
 func describeAcks(a AckStats) string {

@@ -26,6 +26,9 @@ type Target struct {
 	// PeakRSS returns the server's peak resident memory in bytes (VmHWM); nil when it
 	// cannot be measured (a server in another process tree or on another machine).
 	PeakRSS func() (int64, error)
+	// CPUTime returns the server's CPU time so far (user + system); nil when it cannot be
+	// measured.
+	CPUTime func() (time.Duration, error)
 	// Stop stops the server once the ingest figures are taken, so that the database
 	// ceiling is measured on an idle machine; nil leaves it running.
 	Stop func() error
@@ -154,7 +157,34 @@ func (p *ServerProcess) LogTail(n int) string {
 
 // Target describes the child for Ingest.
 func (p *ServerProcess) Target(workers int) Target {
-	return Target{URL: p.URL, AppSecret: p.AppSecret, Workers: workers, PeakRSS: p.PeakRSS, Stop: p.Stop}
+	return Target{URL: p.URL, AppSecret: p.AppSecret, Workers: workers, PeakRSS: p.PeakRSS, CPUTime: p.CPUTime, Stop: p.Stop}
+}
+
+// CPUTime returns the child's CPU time so far; it works until Stop.
+func (p *ServerProcess) CPUTime() (time.Duration, error) { return cpuTime(p.PID()) }
+
+// cpuTime reads the user and system time of a process from /proc/<pid>/stat, in clock ticks
+// of 1/100 s (USER_HZ on Linux).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("cpu time: %w", err)
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	fields := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(fields) < 13 {
+		return 0, errors.New("cpu time: unexpected /proc/<pid>/stat")
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime, stime
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cpu time: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // peakRSS reads VmHWM (peak resident set size) of a process from /proc.

@@ -116,6 +116,9 @@ func TestIngestSmoke(t *testing.T) {
 			if r.CeilingRows != 3000 || r.Ceiling <= 0 || r.Fresh <= 0 || r.Reapply <= 0 {
 				t.Errorf("ceiling %d rows in %s, fresh %s, re-apply %s", r.CeilingRows, r.Ceiling, r.Fresh, r.Reapply)
 			}
+			if r.FreshCPU <= 0 {
+				t.Errorf("server CPU during the fresh sync: %s; want the child's CPU time", r.FreshCPU)
+			}
 			if r.PeakRSS < 1<<20 {
 				t.Errorf("peak RSS %d bytes; want the child's VmHWM", r.PeakRSS)
 			}
