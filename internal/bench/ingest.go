@@ -305,8 +305,8 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 		return r, err
 	}
 	r.CeilingRows, r.CeilingPerStatement, r.CeilingConnections, r.Ceiling = ceiling.rows, ceiling.perStatement, ceiling.connections, ceiling.took
-	fmt.Fprintf(w, "raw ceiling: %s rows upserted into a scratch copy of messages in %s = %s rows/s (%d rows per statement, one transaction per chunk, %d connections)\n",
-		thousands(int64(r.CeilingRows)), seconds(r.Ceiling), thousands(int64(r.CeilingRate())), r.CeilingPerStatement, r.CeilingConnections)
+	fmt.Fprintf(w, "raw ceiling: %s rows upserted into a scratch copy of messages in %s = %s rows/s (%d rows per statement, one transaction per chunk, %s)\n",
+		thousands(int64(r.CeilingRows)), seconds(r.Ceiling), thousands(int64(r.CeilingRate())), r.CeilingPerStatement, plural(r.CeilingConnections, "connection"))
 	fmt.Fprintln(w)
 	printIngestSummary(w, r)
 	return r, nil
@@ -529,13 +529,20 @@ func printIngestSummary(w io.Writer, r IngestReport) {
 		fmt.Sprintf("%+d messages, %s msgs/s = %.0f %% of fresh", r.ReapplyMessagesAdded, thousands(int64(r.ReapplyRate())), 100*r.ReplayShare()),
 		fmt.Sprintf("+0 at ≥ %.0f %%", 100*TargetReplayShare),
 		verdict(r.ReapplyMessagesAdded == 0 && !r.ReapplyChanged && r.ReplayShare() >= TargetReplayShare))
-	fmt.Fprintf(w, "(targets: the issue's, for MariaDB on 2 cores and a 1M-message sync; %d bodies, %s, %d senders, %d ingest workers; ceiling: %d rows per statement on %d connections)\n",
-		r.Bodies, mb(r.Bytes), r.Senders, r.Workers, r.CeilingPerStatement, r.CeilingConnections)
+	fmt.Fprintf(w, "(targets: the issue's, for MariaDB on 2 cores and a 1M-message sync; %d bodies, %s, %d senders, %d ingest workers; ceiling: %d rows per statement on %s)\n",
+		r.Bodies, mb(r.Bytes), r.Senders, r.Workers, r.CeilingPerStatement, plural(r.CeilingConnections, "connection"))
 }
 
 func describeAcks(a AckStats) string {
 	return fmt.Sprintf("p50 %s, p95 %s, p99 %s, max %s over %d bodies of %s–%s (mean %s)",
 		millis(a.P50), millis(a.P95), millis(a.P99), millis(a.Max), a.N, mb(int64(a.MinSize)), mb(int64(a.MaxSize)), mb(int64(a.MeanSize)))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func millis(d time.Duration) string {
