@@ -202,11 +202,22 @@ func Get[T any](b *Browser, action chromedp.Action[T]) T {
 	return v
 }
 
+// visibleTextJS finds the first element matching a selector and reads its text in one
+// step, answering null until that element is laid out. Finding the node and reading it in
+// two protocol calls (as chromedp.Text does) can read a node an htmx swap has just
+// detached, whose text is then "".
+const visibleTextJS = `(css) => {
+	const el = document.querySelector(css);
+	if (!el || !(el.offsetWidth || el.offsetHeight || el.getClientRects().length)) return null;
+	return {text: el.innerText};
+}`
+
 // Text is the visible text of the first element matching the CSS selector, waiting for it
 // to be there.
 func (b *Browser) Text(css string) string {
 	b.t.Helper()
-	return strings.TrimSpace(Get(b, chromedp.Text(chromedp.CSS(css), chromedp.NodeVisible)))
+	found := Get(b, chromedp.PollFunction[struct{ Text string }](visibleTextJS, chromedp.WithPollingArgs(css)))
+	return strings.TrimSpace(found.Text)
 }
 
 // ConsoleErrors returns what fails the test when it ends: console.error and failed
