@@ -109,8 +109,12 @@ func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error
 		}
 		rows = append(rows, rowFromMessage(m, in.Chunk.Phase, in.Chunk.ChunkOrder))
 	}
+	threads, err := db.threadsFor(ctx, in.PhoneNumberID, rows, nil)
+	if err != nil {
+		return ChunkResult{}, fmt.Errorf("apply chunk %d/%d of %s: %w", in.Chunk.Phase, in.Chunk.ChunkOrder, in.PhoneNumberID, err)
+	}
 	var res ChunkResult
-	err := db.applyTx(ctx, func(tx *DB) error {
+	err = db.applyTx(ctx, func(tx *DB) error {
 		res = ChunkResult{}
 		now := tx.now()
 		isNew, err := tx.insertChunkLedger(ctx, in, now)
@@ -118,7 +122,7 @@ func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error
 			return err
 		}
 		res.NewChunk = isNew
-		if res.ApplyResult, err = tx.mergeMessages(ctx, in.PhoneNumberID, rows, nil, mergeRow); err != nil {
+		if res.ApplyResult, err = tx.mergeMessages(ctx, in.PhoneNumberID, rows, threads, mergeRow); err != nil {
 			return err
 		}
 		if !isNew {
@@ -329,10 +333,14 @@ func (db *DB) applyMessages(ctx context.Context, op, pnid string, msgs []coex.Me
 			names[m.ContactWAID] = m.ContactName
 		}
 	}
+	threads, err := db.threadsFor(ctx, pnid, rows, names)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
+	}
 	var res ApplyResult
-	err := db.applyTx(ctx, func(tx *DB) error {
+	err = db.applyTx(ctx, func(tx *DB) error {
 		var err error
-		res, err = tx.mergeMessages(ctx, pnid, rows, names, mergeRow)
+		res, err = tx.mergeMessages(ctx, pnid, rows, threads, mergeRow)
 		return err
 	})
 	if err != nil {
@@ -362,8 +370,12 @@ func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex
 		rows = append(rows, stubRow(e.OriginalWAMID, e.ContactWAID, e.Timestamp, e.Raw, e.NewText, true, false))
 		events = append(events, echoEvent(phoneNumberID, e.OriginalWAMID, echoEventEdited, e.WAMID, e.Timestamp))
 	}
+	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply edits of %s: %w", phoneNumberID, err)
+	}
 	var res ApplyResult
-	err := db.applyTx(ctx, func(tx *DB) error {
+	err = db.applyTx(ctx, func(tx *DB) error {
 		if err := tx.insertEvents(ctx, events); err != nil {
 			return err
 		}
@@ -371,7 +383,7 @@ func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex
 		if err != nil {
 			return err
 		}
-		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, nil, func(cur *msgRow, in msgRow) (msgRow, bool) {
+		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, threads, func(cur *msgRow, in msgRow) (msgRow, bool) {
 			if cur == nil {
 				return in, true
 			}
@@ -434,13 +446,17 @@ func (db *DB) ApplyRevokes(ctx context.Context, phoneNumberID string, revokes []
 		rows = append(rows, stubRow(r.OriginalWAMID, r.ContactWAID, r.Timestamp, r.Raw, "", false, true))
 		events = append(events, echoEvent(phoneNumberID, r.OriginalWAMID, echoEventRevoked, r.WAMID, r.Timestamp))
 	}
+	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply revokes of %s: %w", phoneNumberID, err)
+	}
 	var res ApplyResult
-	err := db.applyTx(ctx, func(tx *DB) error {
+	err = db.applyTx(ctx, func(tx *DB) error {
 		if err := tx.insertEvents(ctx, events); err != nil {
 			return err
 		}
 		var err error
-		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, nil, func(cur *msgRow, in msgRow) (msgRow, bool) {
+		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, threads, func(cur *msgRow, in msgRow) (msgRow, bool) {
 			if cur == nil {
 				return in, true
 			}
@@ -493,6 +509,7 @@ func (db *DB) ApplyStatuses(ctx context.Context, phoneNumberID string, statuses 
 			return err
 		}
 		var err error
+		// Status rows carry no contact: they create no thread, they only update stored messages.
 		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, nil, func(cur *msgRow, in msgRow) (msgRow, bool) {
 			if cur == nil {
 				return in, false
@@ -798,51 +815,54 @@ func contentRank(r *msgRow) int {
 	return rank
 }
 
-// mergeMessages merges incoming rows into the stored messages of a number: it locks (and
-// creates) the threads involved, reads the stored versions, merges with fn, writes the new
-// and changed rows in multi-row upserts and recounts the threads that changed.
-func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow, names map[string]string, fn merger) (ApplyResult, error) {
-	var res ApplyResult
-	if len(incoming) == 0 {
-		return res, nil
-	}
+// threadsFor creates the number's threads with the contacts of rows when missing and names
+// them, in a short transaction of its own, and returns their ids by contact. Committing the
+// threads before the messages' transaction means that two chunks sharing a chat (a long chat
+// spans chunks) never wait on each other for its thread row while the other applies its
+// thousands of messages; a thread whose messages are not stored yet holds 0 messages and is
+// not listed. Call it outside applyTx.
+func (db *DB) threadsFor(ctx context.Context, pnid string, rows []msgRow, names map[string]string) (map[string]uint64, error) {
 	contacts := map[string]bool{}
-	for _, r := range incoming {
+	for _, r := range rows {
 		if r.ContactWAID != "" {
 			contacts[r.ContactWAID] = true
 		}
 	}
-	threadIDs, err := db.ensureThreads(ctx, pnid, contacts, names)
-	if err != nil {
-		return res, err
+	if len(contacts) == 0 {
+		return nil, nil
+	}
+	var ids map[string]uint64
+	err := db.applyTx(ctx, func(tx *DB) error {
+		var err error
+		ids, err = tx.ensureThreads(ctx, pnid, contacts, names)
+		return err
+	})
+	return ids, err
+}
+
+// errConcurrentInsert says that a message this transaction believed new was stored meanwhile
+// by another one: the transaction is rolled back and run again (see mergeMessages).
+var errConcurrentInsert = errors.New("a message was stored by a concurrent transaction")
+
+// mergeMessages merges incoming rows into the stored messages of a number (threads: the ids
+// of the incoming contacts' threads, from threadsFor): it reads the stored versions, locking
+// them (MySQL), merges with fn, writes the new and changed rows in multi-row upserts and
+// updates the counts of the threads that changed.
+//
+// Concurrency (MySQL, READ COMMITTED): a stored message is locked before it is read, so its
+// merge is never lost; a new message is inserted, and if another transaction inserted the
+// same wamid first the upsert's row count shows it and the whole transaction runs again
+// (it then reads and merges that row). Thread rows are locked only at the end, to update
+// their counts, so transactions on different messages of one chat barely wait on each other.
+func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow, threadIDs map[string]uint64, fn merger) (ApplyResult, error) {
+	var res ApplyResult
+	if len(incoming) == 0 {
+		return res, nil
 	}
 	wamids := uniqueWAMIDs(incoming)
 	stored, err := db.readMessages(ctx, pnid, wamids)
 	if err != nil {
 		return res, err
-	}
-	// Stored rows in threads not locked yet (a status or media update of a message filed
-	// under another contact): lock those threads too, then read the rows again.
-	if db.dialect == MySQL {
-		locked := map[uint64]bool{}
-		for _, id := range threadIDs {
-			locked[id] = true
-		}
-		var more []uint64
-		for _, r := range stored {
-			if r.ThreadID != 0 && !locked[r.ThreadID] {
-				locked[r.ThreadID] = true
-				more = append(more, r.ThreadID)
-			}
-		}
-		if len(more) > 0 {
-			if err := db.lockThreads(ctx, more); err != nil {
-				return res, err
-			}
-			if stored, err = db.readMessages(ctx, pnid, wamids); err != nil {
-				return res, err
-			}
-		}
 	}
 
 	work := make(map[string]*msgRow, len(wamids))
@@ -921,14 +941,10 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 	if err != nil {
 		return res, err
 	}
-	// MySQL counts 1 per inserted row and 2 per changed row. Anything else means a row
-	// believed new was written meanwhile by a transaction that did not hold its thread
-	// (a message without contact): recount instead of adding.
+	// MySQL counts 1 per inserted row and 2 per changed row. Anything else means that a row
+	// believed new was stored meanwhile, and that this upsert overwrote it unmerged.
 	if db.dialect == MySQL && affected != int64(res.Inserted+2*res.Updated) {
-		for _, d := range added {
-			recount[d.threadID] = true
-		}
-		clear(added)
+		return res, errConcurrentInsert
 	}
 	for c, d := range added {
 		if recount[d.threadID] {
@@ -936,6 +952,18 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		}
 	}
 	delete(recount, 0)
+	if db.dialect == MySQL && (len(added) > 0 || len(recount) > 0) {
+		ids := make([]uint64, 0, len(added)+len(recount))
+		for id := range recount {
+			ids = append(ids, id)
+		}
+		for _, d := range added {
+			ids = append(ids, d.threadID)
+		}
+		if err := db.lockThreads(ctx, ids); err != nil {
+			return res, err
+		}
+	}
 	if err := db.addToThreads(ctx, pnid, added); err != nil {
 		return res, err
 	}
@@ -1007,8 +1035,7 @@ func (db *DB) addToThreads(ctx context.Context, pnid string, added map[string]*t
 	return nil
 }
 
-// ensureThreads creates the number's threads with these contacts when missing, locks them
-// (MySQL), names them from the contacts table (or the names given, for threads without
+// ensureThreads creates the number's threads with these contacts when missing, names them from the contacts table (or the names given, for threads without
 // one) and returns their ids by contact.
 func (db *DB) ensureThreads(ctx context.Context, pnid string, contacts map[string]bool, names map[string]string) (map[string]uint64, error) {
 	ids := make(map[string]uint64, len(contacts))
@@ -1107,13 +1134,17 @@ func (db *DB) lockThreads(ctx context.Context, ids []uint64) error {
 const ingestMessageSelect = "SELECT id, wamid, thread_id, contact_wa_id, direction, type, text, ts, status, origin, edited, deleted, " +
 	"media_id, mime_type, reaction_to, phase, chunk_order, position, raw FROM messages"
 
-// readMessages returns the stored messages of a number with these wamids.
+// readMessages returns the stored messages of a number with these wamids, locked until the
+// transaction ends on MySQL (READ COMMITTED: only the rows found are locked, no gaps).
 func (db *DB) readMessages(ctx context.Context, pnid string, wamids []string) (map[string]msgRow, error) {
 	out := make(map[string]msgRow, len(wamids))
 	batch := db.keysPerStatement()
 	for start := 0; start < len(wamids); start += batch {
 		part := wamids[start:min(start+batch, len(wamids))]
 		q := ingestMessageSelect + " WHERE phone_number_id = ? AND wamid IN (" + sqlPlaceholders(len(part)) + ")"
+		if db.dialect == MySQL {
+			q += " FOR UPDATE"
+		}
 		err := db.rawQuery(ctx, q, append([]any{pnid}, sqlStringArgs(part)...), func(r *sql.Rows) error {
 			var m msgRow
 			if err := r.Scan(&m.ID, &m.WAMID, &m.ThreadID, &m.ContactWAID, &m.Direction, &m.Type, &m.Text, &m.TS,
@@ -1415,7 +1446,7 @@ func (db *DB) SyncSummary(ctx context.Context, phoneNumberID string) (SyncSummar
 		Messages int64 `gorm:"column:messages"`
 	}
 	err = db.q(ctx).Table("threads").Select("COUNT(*) AS threads, COALESCE(SUM(message_count), 0) AS messages").
-		Where("phone_number_id = ?", phoneNumberID).Scan(&totals).Error
+		Where("phone_number_id = ?", phoneNumberID).Where(listedThread).Scan(&totals).Error
 	if err != nil {
 		return s, fmt.Errorf("sync summary: totals: %w", translate(err))
 	}
@@ -1476,6 +1507,9 @@ func retryableTx(err error) bool {
 	var me *gomysql.MySQLError
 	if errors.As(err, &me) {
 		return me.Number == 1213 || me.Number == 1205 // deadlock, lock wait timeout
+	}
+	if errors.Is(err, errConcurrentInsert) {
+		return true
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")

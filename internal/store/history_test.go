@@ -569,3 +569,55 @@ func TestMessageMovedByAChunkIsRecounted(t *testing.T) {
 		}
 	})
 }
+
+// Two chunks that share messages and a chat, applied at the same moment, many times: the
+// messages are stored once, merged (the later status wins whichever commits first), and the
+// thread counts match the messages. On MySQL this runs the path where one transaction finds
+// that the other inserted its rows first and runs again.
+func TestConcurrentChunksSharingAChatMergeOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const rounds, shared, extra = 8, 300, 100
+		contacts := []string{"5511900001", "5511900002", "5511900003"}
+		for round := range rounds {
+			pnid := fmt.Sprintf("77700000%d", round)
+			build := func(order int, status string, from, to int) store.ChunkInput {
+				var msgs []coex.Message
+				for i := from; i < to; i++ {
+					m := msg(fmt.Sprintf("wamid.r%d.%04d", round, i), contacts[i%len(contacts)], int64(1000+i), "text", fmt.Sprintf("m%d", i), status, i%2 == 0)
+					m.Position = i - from
+					msgs = append(msgs, m)
+				}
+				return store.ChunkInput{PhoneNumberID: pnid, Chunk: coex.Chunk{Phase: 1, ChunkOrder: order, Progress: 50, ThreadCount: len(contacts), Messages: msgs}}
+			}
+			a := build(1, "DELIVERED", 0, shared)
+			b := build(2, "READ", 0, shared+extra) // the same messages, re-batched, later statuses, and more
+			start := make(chan struct{})
+			errs := make(chan error, 2)
+			for _, in := range []store.ChunkInput{a, b} {
+				go func() {
+					<-start
+					_, err := db.ApplyChunk(ctx, in)
+					errs <- err
+				}()
+			}
+			close(start)
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			var messages, read, threadSum, threads int
+			if err := db.SQL().QueryRow("SELECT COUNT(*), COALESCE(SUM(status = 'read'), 0) FROM messages WHERE phone_number_id = ?", pnid).Scan(&messages, &read); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SQL().QueryRow("SELECT COUNT(*), COALESCE(SUM(message_count), 0) FROM threads WHERE phone_number_id = ?", pnid).Scan(&threads, &threadSum); err != nil {
+				t.Fatal(err)
+			}
+			if messages != shared+extra || read != shared+extra || threads != len(contacts) || threadSum != shared+extra {
+				t.Fatalf("round %d: %d messages (%d read), %d threads counting %d; want %d, all read, %d threads counting them all",
+					round, messages, read, threads, threadSum, shared+extra, len(contacts))
+			}
+		}
+	})
+}

@@ -19,7 +19,7 @@ func (db *DB) CountsByNumber(ctx context.Context) (map[string]NumberCounts, erro
 	var rows []NumberCounts
 	err := db.q(ctx).Table("threads").
 		Select("phone_number_id, COUNT(*) AS threads, COALESCE(SUM(message_count), 0) AS messages, COALESCE(MAX(last_message_at), 0) AS last_message_at").
-		Group("phone_number_id").Scan(&rows).Error
+		Where(listedThread).Group("phone_number_id").Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err)
 	}

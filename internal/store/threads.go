@@ -98,10 +98,14 @@ type Reaction struct {
 	TS         int64  `json:"timestamp"`
 }
 
+// listedThread selects the threads staff see: a thread is created just before its first
+// messages are stored (see threadsFor), and holds none until they are.
+const listedThread = "message_count > 0"
+
 // ListThreads returns a page of threads by last activity, newest first (ties by id).
 func (db *DB) ListThreads(ctx context.Context, f ThreadFilter) (ThreadPage, error) {
 	limit := clampLimit(f.Limit, DefaultThreadLimit, MaxThreadLimit)
-	q := db.q(ctx).Model(&models.Thread{}).Select(threadColumns)
+	q := db.q(ctx).Model(&models.Thread{}).Select(threadColumns).Where(listedThread)
 	if f.PhoneNumberID != "" {
 		q = q.Where("phone_number_id = ?", f.PhoneNumberID)
 	}
@@ -332,7 +336,7 @@ func (db *DB) CountThreadsAndMessages(ctx context.Context, phoneNumberID string)
 		Threads  int64 `gorm:"column:threads"`
 		Messages int64 `gorm:"column:messages"`
 	}
-	q := db.q(ctx).Table("threads").Select("COUNT(*) AS threads, COALESCE(SUM(message_count), 0) AS messages")
+	q := db.q(ctx).Table("threads").Select("COUNT(*) AS threads, COALESCE(SUM(message_count), 0) AS messages").Where(listedThread)
 	if phoneNumberID != "" {
 		q = q.Where("phone_number_id = ?", phoneNumberID)
 	}
