@@ -239,6 +239,12 @@ func addHistoryItem(change *Change, item wireHistoryItem, business string) error
 		return err
 	}
 	chunk.ThreadCount = len(item.Threads)
+	total := 0
+	for _, thread := range item.Threads {
+		total += len(thread.Messages)
+	}
+	// A chunk holds thousands of messages: one allocation instead of a copy per growth.
+	chunk.Messages = make([]Message, 0, total)
 	for t, thread := range item.Threads {
 		contact := Digits(thread.ID)
 		if contact == "" {
