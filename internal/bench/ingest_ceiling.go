@@ -243,12 +243,12 @@ func ceilingChunk(ctx context.Context, db *store.DB, statement func(rows int) st
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	// Like the ingest on SQLite: the full-size statement is prepared once per chunk.
+	// Like the ingest: the full-size statement is prepared once per chunk.
 	var full *sql.Stmt
 	for lo := 0; lo < rows; lo += perStatement {
 		hi := min(lo+perStatement, rows)
 		part := args[lo*cols : hi*cols]
-		if db.Dialect() == store.SQLite && hi-lo == perStatement && rows > perStatement {
+		if hi-lo == perStatement && rows > perStatement {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, statement(perStatement)); err != nil {
 					return err

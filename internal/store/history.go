@@ -1258,7 +1258,7 @@ func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) (
 				r.Phase, r.ChunkOrder, r.Position, r.Raw, now, now)
 		}
 		var n int64
-		if db.dialect == SQLite && len(part) == batch && len(rows) > batch {
+		if len(part) == batch && len(rows) > batch {
 			if full == nil {
 				if full, err = db.gorm.Statement.ConnPool.PrepareContext(ctx, statement(batch)); err != nil {
 					return affected, fmt.Errorf("upsert messages: %w", err)
