@@ -94,7 +94,8 @@ type Deps struct {
 	Search        MessageSearch
 	Sync          SyncRequester
 	SyncProgress  SyncProgress
-	WakeIngest    func() // tells the ingest workers new work arrived (optional)
+	WakeIngest    func()               // tells the ingest workers new work arrived (optional)
+	Receiving     func() (done func()) // marks a webhook being received, so ingest yields to it (optional)
 	Webhooks      WebhookConfig
 	Asset         func(name string) string
 	SecureCookies bool

@@ -50,6 +50,7 @@ type Options struct {
 	BatchSize    int           // rows ProcessOnce claims at a time; default 2 × Concurrency
 	Concurrency  int           // rows processed at the same time; default 2
 	PollInterval time.Duration // wait after finding nothing to do; default 500 ms
+	MaxYield     time.Duration // longest wait for webhooks being received before a row is applied; default 1 s
 	MaxAttempts  int           // tries before a row that keeps failing to apply is marked failed; default 5
 	RetryDelay   time.Duration // wait before retrying a row that failed to apply, times its attempts; default 5 s
 	Now          func() time.Time
@@ -70,6 +71,8 @@ type Worker struct {
 	opts  Options
 	wake  chan struct{}
 
+	receiving atomic.Int64 // webhooks being received now (see Receiving)
+
 	processed, failed, retried, messages atomic.Int64
 }
 
@@ -89,6 +92,9 @@ func New(st Store, log *slog.Logger, opts Options) *Worker {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 500 * time.Millisecond
+	}
+	if opts.MaxYield <= 0 {
+		opts.MaxYield = time.Second
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 5
@@ -130,6 +136,32 @@ func (w *Worker) Notify() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
+	}
+}
+
+// Receiving marks a webhook being received until the returned func is called. While any
+// is, a worker waits (at most MaxYield) before it starts applying its next row: applying is
+// background work, while Meta waits for the answer to each webhook, so receipt goes first
+// on a machine where both compete for the same cores and database.
+func (w *Worker) Receiving() (done func()) {
+	w.receiving.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { w.receiving.Add(-1) }) }
+}
+
+// yieldToReceipts waits while webhooks are being received, at most MaxYield.
+func (w *Worker) yieldToReceipts(ctx context.Context) {
+	if w.receiving.Load() == 0 {
+		return
+	}
+	const tick = 2 * time.Millisecond
+	deadline := time.Now().Add(w.opts.MaxYield)
+	for w.receiving.Load() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(tick):
+		}
 	}
 }
 
@@ -226,6 +258,7 @@ func (w *Worker) process(ctx context.Context, it models.InboxItem) {
 		}
 	}()
 
+	w.yieldToReceipts(ctx)
 	batch, err := coex.Parse(it.Body)
 	if err != nil {
 		log.Warn("inbox row cannot be parsed", "err", err)

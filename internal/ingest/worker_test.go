@@ -442,3 +442,46 @@ func TestRunProcessesUntilCancelled(t *testing.T) {
 		}
 	})
 }
+
+func TestApplyingWaitsForWebhooksBeingReceived(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		w := e.worker(t, nil, ingest.Options{MaxYield: time.Minute})
+		e.insert(t, example(t, exampleFiles[0]))
+		received := w.Receiving()
+		processed := make(chan int, 1)
+		go func() {
+			n, _ := w.ProcessOnce(ctx)
+			processed <- n
+		}()
+		select {
+		case <-processed:
+			t.Fatal("a row was applied while a webhook was being received")
+		case <-time.After(300 * time.Millisecond):
+		}
+		if c := e.counts(t); c[models.InboxDone] != 0 {
+			t.Fatalf("inbox counts while receiving = %v, want nothing done", c)
+		}
+		received()
+		received() // a second call changes nothing
+		select {
+		case n := <-processed:
+			if n != 1 {
+				t.Fatalf("processed %d rows, want 1", n)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the row was not applied once the webhook was received")
+		}
+
+		// A receipt that never ends delays a row by MaxYield, not for ever.
+		w = e.worker(t, nil, ingest.Options{MaxYield: 50 * time.Millisecond})
+		_ = w.Receiving()
+		e.insert(t, example(t, exampleFiles[1]))
+		if n, err := w.ProcessOnce(ctx); err != nil || n != 1 {
+			t.Fatalf("ProcessOnce = %d, %v; want 1 row", n, err)
+		}
+		if c := e.counts(t); c[models.InboxDone] != 2 {
+			t.Fatalf("inbox counts = %v, want 2 done", c)
+		}
+	})
+}

@@ -112,6 +112,7 @@ func New(s *Services) http.Handler {
 		Inbox:      s.DB,
 		InboxAdmin: s.DB,
 		WakeIngest: s.Ingest.Notify,
+		Receiving:  s.Ingest.Receiving,
 		Webhooks: handlers.WebhookConfig{
 			AppSecret:    []byte(s.Config.AppSecret),
 			VerifyToken:  s.Config.VerifyToken,
