@@ -1035,8 +1035,9 @@ func (db *DB) addToThreads(ctx context.Context, pnid string, added map[string]*t
 	return nil
 }
 
-// ensureThreads creates the number's threads with these contacts when missing, names them from the contacts table (or the names given, for threads without
-// one) and returns their ids by contact.
+// ensureThreads creates the number's threads with these contacts when missing, names them
+// from the contacts table (or the names given, for threads without one) and returns their
+// ids by contact.
 func (db *DB) ensureThreads(ctx context.Context, pnid string, contacts map[string]bool, names map[string]string) (map[string]uint64, error) {
 	ids := make(map[string]uint64, len(contacts))
 	if len(contacts) == 0 {
@@ -1242,7 +1243,8 @@ func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) (
 	}
 	now := db.now()
 	batch := db.rowsPerStatement(cols)
-	// SQLite writes in many small statements: prepare the full-size one once.
+	// A chunk takes several full-size statements: prepare that one once (SQLite writes in
+	// many small statements; MariaDB then gets the values in the binary protocol).
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
