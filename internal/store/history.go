@@ -1443,16 +1443,9 @@ func (db *DB) SyncSummary(ctx context.Context, phoneNumberID string) (SyncSummar
 		}
 		i = j
 	}
-	var totals struct {
-		Threads  int64 `gorm:"column:threads"`
-		Messages int64 `gorm:"column:messages"`
+	if s.ThreadsTotal, s.MessagesTotal, err = db.CountThreadsAndMessages(ctx, phoneNumberID); err != nil {
+		return s, fmt.Errorf("sync summary: totals: %w", err)
 	}
-	err = db.q(ctx).Table("threads").Select("COUNT(*) AS threads, COALESCE(SUM(message_count), 0) AS messages").
-		Where("phone_number_id = ?", phoneNumberID).Where(listedThread).Scan(&totals).Error
-	if err != nil {
-		return s, fmt.Errorf("sync summary: totals: %w", translate(err))
-	}
-	s.ThreadsTotal, s.MessagesTotal = totals.Threads, totals.Messages
 	return s, nil
 }
 

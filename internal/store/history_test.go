@@ -567,6 +567,23 @@ func TestMessageMovedByAChunkIsRecounted(t *testing.T) {
 		if len(msgs) != 2 || msgs[0].WAMID != "w2" || msgs[1].WAMID != "w1" || msgs[1].Contact != "552200" || msgs[1].Origin != "history" {
 			t.Fatalf("messages = %+v", msgs)
 		}
+
+		// A chunk moving the other message too leaves 551100's thread empty: it is no longer
+		// listed or counted.
+		if _, err := db.ApplyChunk(ctx, chunk(0, 2, 100, msg("w2", "552200", 70, "text", "b", "READ", true))); err != nil {
+			t.Fatal(err)
+		}
+		page, err := db.ListThreads(ctx, store.ThreadFilter{PhoneNumberID: hPNID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Threads) != 1 || page.Threads[0].ContactWAID != "552200" || page.Threads[0].MessageCount != 2 {
+			t.Fatalf("listed threads = %+v, want only 552200 with 2 messages", page.Threads)
+		}
+		threadCount, messageCount, err := db.CountThreadsAndMessages(ctx, hPNID)
+		if err != nil || threadCount != 1 || messageCount != 2 {
+			t.Fatalf("counts = %d threads, %d messages, %v; want 1 and 2", threadCount, messageCount, err)
+		}
 	})
 }
 
