@@ -8,6 +8,7 @@ import (
 
 	"coexhistory/internal/auth"
 	"coexhistory/internal/events"
+	"coexhistory/internal/receipts"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/search"
 	"coexhistory/internal/store"
@@ -94,8 +95,8 @@ type Deps struct {
 	Search        MessageSearch
 	Sync          SyncRequester
 	SyncProgress  SyncProgress
-	WakeIngest    func()               // tells the ingest workers new work arrived (optional)
-	Receiving     func() (done func()) // marks a webhook being received, so ingest yields to it (optional)
+	WakeIngest    func()             // tells the ingest workers new work arrived (optional)
+	Receipts      *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
 	Webhooks      WebhookConfig
 	Asset         func(name string) string
 	SecureCookies bool

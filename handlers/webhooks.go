@@ -35,7 +35,7 @@ func (h *Handlers) verifyWebhook(c echo.Context) error {
 
 // receiveMeta stores a signed webhook from Meta; 200 only once it is durable.
 func (h *Handlers) receiveMeta(c echo.Context) error {
-	defer h.receiving()()
+	defer h.deps.Receipts.Begin()()
 	body, err := readWebhookBody(c)
 	if err != nil {
 		return err
@@ -59,21 +59,12 @@ func (h *Handlers) receivePositus(c echo.Context) error {
 		h.deps.Logger.Warn("positus webhook refused", "reason", "bad or missing secret")
 		return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid webhook secret"})
 	}
-	defer h.receiving()()
+	defer h.deps.Receipts.Begin()()
 	body, err := readWebhookBody(c)
 	if err != nil {
 		return err
 	}
 	return h.keepWebhook(c, "positus", body)
-}
-
-// receiving marks a webhook being received (ingest yields to it) until the returned func
-// is called.
-func (h *Handlers) receiving() (done func()) {
-	if h.deps.Receiving == nil {
-		return func() {}
-	}
-	return h.deps.Receiving()
 }
 
 func (h *Handlers) keepWebhook(c echo.Context, source string, body []byte) error {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"coexhistory/internal/coex"
+	"coexhistory/internal/receipts"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 )
@@ -45,14 +46,15 @@ type Store interface {
 
 // Options tune a Worker. The zero value is usable.
 type Options struct {
-	Owner        string        // lease owner id; default hostname-pid-random, unique per worker
-	Lease        time.Duration // how long a claimed row is ours; default 2 minutes
-	BatchSize    int           // rows ProcessOnce claims at a time; default 2 × Concurrency
-	Concurrency  int           // rows processed at the same time; default 2
-	PollInterval time.Duration // wait after finding nothing to do; default 500 ms
-	MaxYield     time.Duration // longest wait for webhooks being received before a row is applied; default 1 s
-	MaxAttempts  int           // tries before a row that keeps failing to apply is marked failed; default 5
-	RetryDelay   time.Duration // wait before retrying a row that failed to apply, times its attempts; default 5 s
+	Owner        string             // lease owner id; default hostname-pid-random, unique per worker
+	Lease        time.Duration      // how long a claimed row is ours; default 2 minutes
+	BatchSize    int                // rows ProcessOnce claims at a time; default 2 × Concurrency
+	Concurrency  int                // rows processed at the same time; default 2
+	PollInterval time.Duration      // wait after finding nothing to do; default 500 ms
+	Receipts     *receipts.InFlight // webhooks being received; a row waits for them before it is applied (nil: never waits)
+	MaxYield     time.Duration      // longest such wait; default 1 s
+	MaxAttempts  int                // tries before a row that keeps failing to apply is marked failed; default 5
+	RetryDelay   time.Duration      // wait before retrying a row that failed to apply, times its attempts; default 5 s
 	Now          func() time.Time
 }
 
@@ -70,8 +72,6 @@ type Worker struct {
 	log   *slog.Logger
 	opts  Options
 	wake  chan struct{}
-
-	receiving atomic.Int64 // webhooks being received now (see Receiving)
 
 	processed, failed, retried, messages atomic.Int64
 }
@@ -136,32 +136,6 @@ func (w *Worker) Notify() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
-	}
-}
-
-// Receiving marks a webhook being received until the returned func is called. While any
-// is, a worker waits (at most MaxYield) before it starts applying its next row: applying is
-// background work, while Meta waits for the answer to each webhook, so receipt goes first
-// on a machine where both compete for the same cores and database.
-func (w *Worker) Receiving() (done func()) {
-	w.receiving.Add(1)
-	var once sync.Once
-	return func() { once.Do(func() { w.receiving.Add(-1) }) }
-}
-
-// yieldToReceipts waits while webhooks are being received, at most MaxYield.
-func (w *Worker) yieldToReceipts(ctx context.Context) {
-	if w.receiving.Load() == 0 {
-		return
-	}
-	const tick = 2 * time.Millisecond
-	deadline := time.Now().Add(w.opts.MaxYield)
-	for w.receiving.Load() > 0 && time.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(tick):
-		}
 	}
 }
 
@@ -258,7 +232,9 @@ func (w *Worker) process(ctx context.Context, it models.InboxItem) {
 		}
 	}()
 
-	w.yieldToReceipts(ctx)
+	// Applying is background work; Meta waits for the answer to each webhook: let webhooks
+	// being received go first.
+	w.opts.Receipts.Wait(ctx, w.opts.MaxYield)
 	batch, err := coex.Parse(it.Body)
 	if err != nil {
 		log.Warn("inbox row cannot be parsed", "err", err)

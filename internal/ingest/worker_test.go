@@ -13,6 +13,7 @@ import (
 
 	"coexhistory/internal/coex"
 	"coexhistory/internal/ingest"
+	"coexhistory/internal/receipts"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 )
@@ -446,9 +447,10 @@ func TestRunProcessesUntilCancelled(t *testing.T) {
 func TestApplyingWaitsForWebhooksBeingReceived(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		w := e.worker(t, nil, ingest.Options{MaxYield: time.Minute})
+		var inFlight receipts.InFlight
+		w := e.worker(t, nil, ingest.Options{Receipts: &inFlight, MaxYield: time.Minute})
 		e.insert(t, example(t, exampleFiles[0]))
-		received := w.Receiving()
+		received := inFlight.Begin()
 		processed := make(chan int, 1)
 		go func() {
 			n, _ := w.ProcessOnce(ctx)
@@ -474,8 +476,8 @@ func TestApplyingWaitsForWebhooksBeingReceived(t *testing.T) {
 		}
 
 		// A receipt that never ends delays a row by MaxYield, not for ever.
-		w = e.worker(t, nil, ingest.Options{MaxYield: 50 * time.Millisecond})
-		_ = w.Receiving()
+		w = e.worker(t, nil, ingest.Options{Receipts: &inFlight, MaxYield: 50 * time.Millisecond})
+		_ = inFlight.Begin()
 		e.insert(t, example(t, exampleFiles[1]))
 		if n, err := w.ProcessOnce(ctx); err != nil || n != 1 {
 			t.Fatalf("ProcessOnce = %d, %v; want 1 row", n, err)

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"coexhistory/internal/events"
 	"coexhistory/internal/ingest"
 	"coexhistory/internal/provider"
+	"coexhistory/internal/receipts"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/search"
 	"coexhistory/internal/secrets"
@@ -36,11 +38,16 @@ type Services struct {
 	Auth     *auth.Service
 	Registry *registry.Service
 	Assets   *static.Assets
-	Events   *events.Service // delivery timelines of messages
-	Sync     *syncer.Service // history sync requests and their timeouts
-	Ingest   *ingest.Worker  // applies received webhooks; one per instance, Config.Workers rows at a time
+	Events   *events.Service    // delivery timelines of messages
+	Sync     *syncer.Service    // history sync requests and their timeouts
+	Ingest   *ingest.Worker     // applies received webhooks; one per instance, Config.Workers rows at a time
+	Receipts *receipts.InFlight // webhooks being received now, which ingest lets go first
 	Now      func() time.Time
 }
+
+// maxIngestYield bounds each wait of ingest for webhooks being received, so that a steady
+// stream of live webhooks slows applying down but never stops it.
+const maxIngestYield = time.Second
 
 // NewServices builds the services of one app instance.
 func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func() time.Time) (*Services, error) {
@@ -75,7 +82,13 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 		Now:        now,
 		Logger:     logger,
 	})
-	s.Ingest = ingest.New(db, logger, ingest.Options{Concurrency: cfg.Workers, Now: now})
+	// Webhooks being received go before applying: between rows and between the statements
+	// of a chunk, ingest waits (at most maxIngestYield) while any is in flight.
+	s.Receipts = &receipts.InFlight{}
+	yield := func(ctx context.Context) { s.Receipts.Wait(ctx, maxIngestYield) }
+	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{
+		Concurrency: cfg.Workers, Receipts: s.Receipts, MaxYield: maxIngestYield, Now: now,
+	})
 	s.Sync = syncer.New(syncer.Config{
 		Store:  db,
 		Tokens: s.Registry,
@@ -112,7 +125,7 @@ func New(s *Services) http.Handler {
 		Inbox:      s.DB,
 		InboxAdmin: s.DB,
 		WakeIngest: s.Ingest.Notify,
-		Receiving:  s.Ingest.Receiving,
+		Receipts:   s.Receipts,
 		Webhooks: handlers.WebhookConfig{
 			AppSecret:    []byte(s.Config.AppSecret),
 			VerifyToken:  s.Config.VerifyToken,

@@ -1252,6 +1252,9 @@ func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) (
 		}
 	}()
 	for start := 0; start < len(rows); start += batch {
+		if start > 0 && db.yield != nil {
+			db.yield(ctx)
+		}
 		part := rows[start:min(start+batch, len(rows))]
 		args := make([]any, 0, len(part)*cols)
 		for _, r := range part {
@@ -1482,7 +1485,7 @@ func (db *DB) applyTx(ctx context.Context, fn func(tx *DB) error) error {
 	var err error
 	for attempt := range attempts {
 		err = db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-			return fn(&DB{gorm: g, dialect: db.dialect, now: db.now})
+			return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, yield: db.yield})
 		}, opts...)
 		if err == nil || !retryableTx(err) || attempt == attempts-1 {
 			break

@@ -638,3 +638,29 @@ func TestConcurrentChunksSharingAChatMergeOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestMessageWritesYieldBetweenStatements(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var yields int
+		ydb := db.YieldingTo(func(context.Context) { yields++ })
+		if _, err := ydb.ApplyChunk(ctx, chunk(1, 1, 10, msg("wamid.one", "5511900001", 100, "text", "a", "READ", false))); err != nil {
+			t.Fatal(err)
+		}
+		if yields != 0 {
+			t.Fatalf("a one-message chunk yielded %d times, want 0", yields)
+		}
+		const n = 2500 // more than one statement on both databases
+		msgs := make([]coex.Message, 0, n)
+		for i := range n {
+			msgs = append(msgs, msg(fmt.Sprintf("wamid.big.%04d", i), "5511900002", int64(200+i), "text", "b", "DELIVERED", i%2 == 0))
+		}
+		res, err := ydb.ApplyChunk(ctx, chunk(1, 2, 20, msgs...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if yields < 2 || res.Inserted != n {
+			t.Fatalf("a %d-message chunk yielded %d times and inserted %d; want 2 or more, and all inserted", n, yields, res.Inserted)
+		}
+	})
+}

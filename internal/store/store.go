@@ -30,6 +30,17 @@ type DB struct {
 	gorm    *gorm.DB
 	dialect string
 	now     func() time.Time
+	yield   func(context.Context) // between the statements of a message write; nil: none
+}
+
+// YieldingTo returns a DB on the same connections whose message writes call yield between
+// their statements. The ingest passes a wait for webhooks being received, so that a chunk
+// of thousands of messages lets their answers go first; its transaction then holds only
+// the locks of its own new and merged messages.
+func (db *DB) YieldingTo(yield func(context.Context)) *DB {
+	c := *db
+	c.yield = yield
+	return &c
 }
 
 // Options tune Open. The zero value is fine.
@@ -172,7 +183,7 @@ func (db *DB) Now() time.Time { return db.now() }
 // Tx runs fn in one transaction; fn's DB uses that transaction.
 func (db *DB) Tx(ctx context.Context, fn func(tx *DB) error) error {
 	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&DB{gorm: g, dialect: db.dialect, now: db.now})
+		return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, yield: db.yield})
 	})
 }
 
