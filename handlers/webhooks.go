@@ -35,7 +35,6 @@ func (h *Handlers) verifyWebhook(c echo.Context) error {
 
 // receiveMeta stores a signed webhook from Meta; 200 only once it is durable.
 func (h *Handlers) receiveMeta(c echo.Context) error {
-	defer h.deps.Receipts.Begin()()
 	body, err := readWebhookBody(c)
 	if err != nil {
 		return err
@@ -59,7 +58,6 @@ func (h *Handlers) receivePositus(c echo.Context) error {
 		h.deps.Logger.Warn("positus webhook refused", "reason", "bad or missing secret")
 		return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid webhook secret"})
 	}
-	defer h.deps.Receipts.Begin()()
 	body, err := readWebhookBody(c)
 	if err != nil {
 		return err
@@ -67,7 +65,10 @@ func (h *Handlers) receivePositus(c echo.Context) error {
 	return h.keepWebhook(c, "positus", body)
 }
 
+// keepWebhook stores an authenticated webhook. Ingest lets it go first meanwhile; only
+// authenticated ones count, so a flood of forged requests cannot hold ingest back.
 func (h *Handlers) keepWebhook(c echo.Context, source string, body []byte) error {
+	defer h.deps.Receipts.Begin()()
 	id, duplicate, err := h.deps.Inbox.InsertInbox(ctx(c), source, body)
 	if err != nil {
 		// Not stored: make Meta retry.
