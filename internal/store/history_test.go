@@ -659,8 +659,19 @@ func TestMessageWritesYieldBetweenStatements(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if yields < 2 || res.Inserted != n {
-			t.Fatalf("a %d-message chunk yielded %d times and inserted %d; want 2 or more, and all inserted", n, yields, res.Inserted)
+		if res.Inserted != n {
+			t.Fatalf("inserted %d of %d messages", res.Inserted, n)
+		}
+		switch db.Dialect() {
+		case store.MySQL:
+			if yields < 2 {
+				t.Fatalf("a %d-message chunk yielded %d times, want 2 or more", n, yields)
+			}
+		case store.SQLite:
+			// One writer: waiting inside the transaction would block the webhooks waited for.
+			if yields != 0 {
+				t.Fatalf("SQLite yielded %d times inside a transaction, want 0", yields)
+			}
 		}
 	})
 }

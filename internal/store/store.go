@@ -34,9 +34,10 @@ type DB struct {
 }
 
 // YieldingTo returns a DB on the same connections whose message writes call yield between
-// their statements. The ingest passes a wait for webhooks being received, so that a chunk
-// of thousands of messages lets their answers go first; its transaction then holds only
-// the locks of its own new and merged messages.
+// their statements, on MySQL. The ingest passes a wait for webhooks being received, so that
+// a chunk of thousands of messages lets their answers go first; its transaction then holds
+// only the locks of its own new and merged messages. (SQLite has one writer: a transaction
+// waiting there would hold the very lock the webhook's insert waits for.)
 func (db *DB) YieldingTo(yield func(context.Context)) *DB {
 	c := *db
 	c.yield = yield
