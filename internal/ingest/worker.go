@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"coexhistory/internal/coex"
-	"coexhistory/internal/receipts"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 )
@@ -46,15 +45,14 @@ type Store interface {
 
 // Options tune a Worker. The zero value is usable.
 type Options struct {
-	Owner        string             // lease owner id; default hostname-pid-random, unique per worker
-	Lease        time.Duration      // how long a claimed row is ours; default 2 minutes
-	BatchSize    int                // rows ProcessOnce claims at a time; default 2 × Concurrency
-	Concurrency  int                // rows processed at the same time; default 2
-	PollInterval time.Duration      // wait after finding nothing to do; default 500 ms
-	Receipts     *receipts.InFlight // webhooks being received; a row waits for them before it is applied (nil: never waits)
-	MaxYield     time.Duration      // longest such wait; default 1 s
-	MaxAttempts  int                // tries before a row that keeps failing to apply is marked failed; default 5
-	RetryDelay   time.Duration      // wait before retrying a row that failed to apply, times its attempts; default 5 s
+	Owner        string                // lease owner id; default hostname-pid-random, unique per worker
+	Lease        time.Duration         // how long a claimed row is ours; default 2 minutes
+	BatchSize    int                   // rows ProcessOnce claims at a time; default 2 × Concurrency
+	Concurrency  int                   // rows processed at the same time; default 2
+	PollInterval time.Duration         // wait after finding nothing to do; default 500 ms
+	Yield        func(context.Context) // called before a row is applied, to let more urgent work go first (optional)
+	MaxAttempts  int                   // tries before a row that keeps failing to apply is marked failed; default 5
+	RetryDelay   time.Duration         // wait before retrying a row that failed to apply, times its attempts; default 5 s
 	Now          func() time.Time
 }
 
@@ -92,9 +90,6 @@ func New(st Store, log *slog.Logger, opts Options) *Worker {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 500 * time.Millisecond
-	}
-	if opts.MaxYield <= 0 {
-		opts.MaxYield = time.Second
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 5
@@ -232,9 +227,9 @@ func (w *Worker) process(ctx context.Context, it models.InboxItem) {
 		}
 	}()
 
-	// Applying is background work; Meta waits for the answer to each webhook: let webhooks
-	// being received go first.
-	w.opts.Receipts.Wait(ctx, w.opts.MaxYield)
+	if w.opts.Yield != nil {
+		w.opts.Yield(ctx)
+	}
 	batch, err := coex.Parse(it.Body)
 	if err != nil {
 		log.Warn("inbox row cannot be parsed", "err", err)

@@ -448,7 +448,10 @@ func TestApplyingWaitsForWebhooksBeingReceived(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		var inFlight receipts.InFlight
-		w := e.worker(t, nil, ingest.Options{Receipts: &inFlight, MaxYield: time.Minute})
+		waitFor := func(limit time.Duration) func(context.Context) {
+			return func(ctx context.Context) { inFlight.Wait(ctx, limit) }
+		}
+		w := e.worker(t, nil, ingest.Options{Yield: waitFor(time.Minute)})
 		e.insert(t, example(t, exampleFiles[0]))
 		received := inFlight.Begin()
 		processed := make(chan int, 1)
@@ -475,8 +478,8 @@ func TestApplyingWaitsForWebhooksBeingReceived(t *testing.T) {
 			t.Fatal("the row was not applied once the webhook was received")
 		}
 
-		// A receipt that never ends delays a row by MaxYield, not for ever.
-		w = e.worker(t, nil, ingest.Options{Receipts: &inFlight, MaxYield: 50 * time.Millisecond})
+		// A receipt that never ends delays a row by the wait's limit, not for ever.
+		w = e.worker(t, nil, ingest.Options{Yield: waitFor(50 * time.Millisecond)})
 		_ = inFlight.Begin()
 		e.insert(t, example(t, exampleFiles[1]))
 		if n, err := w.ProcessOnce(ctx); err != nil || n != 1 {

@@ -82,13 +82,12 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 		Now:        now,
 		Logger:     logger,
 	})
-	// Webhooks being received go before applying: between rows and between the statements
-	// of a chunk, ingest waits (at most maxIngestYield) while any is in flight.
+	// Applying is background work while Meta waits for the answer to each webhook: before a
+	// row and between the statements of a chunk, ingest waits (at most maxIngestYield) while
+	// any webhook is being received.
 	s.Receipts = &receipts.InFlight{}
 	yield := func(ctx context.Context) { s.Receipts.Wait(ctx, maxIngestYield) }
-	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{
-		Concurrency: cfg.Workers, Receipts: s.Receipts, MaxYield: maxIngestYield, Now: now,
-	})
+	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{Concurrency: cfg.Workers, Yield: yield, Now: now})
 	s.Sync = syncer.New(syncer.Config{
 		Store:  db,
 		Tokens: s.Registry,
