@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
+	"coexhistory/internal/coex"
 	"coexhistory/models"
 )
 
@@ -76,4 +79,56 @@ func (db *DB) NumberWithToken(ctx context.Context, pnid string) (models.Business
 	var n models.BusinessNumber
 	err := db.q(ctx).Where("phone_number_id = ?", pnid).Take(&n).Error
 	return n, translate(err)
+}
+
+// AccountInput is an account_update change and the ids it came with.
+type AccountInput struct {
+	PhoneNumberID      string // value.metadata.phone_number_id, when sent
+	DisplayPhoneNumber string // when sent
+	WABAID             string // entry[].id
+	Event              coex.AccountEvent
+}
+
+// AccountStateOf maps an account_update event to a number's account state ("" for events
+// that do not change it).
+func AccountStateOf(event string) string {
+	switch strings.ToUpper(strings.TrimSpace(event)) {
+	case coex.EventPartnerRemoved:
+		return models.AccountRemoved
+	case coex.EventAccountOffboarded:
+		return models.AccountOffboarded
+	case coex.EventAccountReconnected:
+		return models.AccountReconnected
+	}
+	return ""
+}
+
+// ApplyAccountEvent sets the account state of the registered numbers the event is about:
+// by phone_number_id when sent, else by display number, else every number of the WABA.
+// It returns how many numbers matched; events without a state change match none.
+func (db *DB) ApplyAccountEvent(ctx context.Context, in AccountInput) (int, error) {
+	state := AccountStateOf(in.Event.Event)
+	if state == "" {
+		return 0, nil
+	}
+	q := db.q(ctx).Model(&models.BusinessNumber{})
+	waba := in.Event.WABAID
+	if waba == "" {
+		waba = in.WABAID
+	}
+	switch {
+	case in.PhoneNumberID != "":
+		q = q.Where("phone_number_id = ?", in.PhoneNumberID)
+	case coex.Digits(in.DisplayPhoneNumber) != "":
+		q = q.Where("display_phone_number = ?", coex.Digits(in.DisplayPhoneNumber))
+	case waba != "":
+		q = q.Where("waba_id = ?", waba)
+	default:
+		return 0, errors.New("apply account event: no phone number or WABA id")
+	}
+	res := q.Updates(map[string]any{"account_state": state, "updated_at": db.now()})
+	if res.Error != nil {
+		return 0, fmt.Errorf("apply account event %s: %w", in.Event.Event, translate(res.Error))
+	}
+	return int(res.RowsAffected), nil
 }

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"coexhistory/internal/coex"
 	"coexhistory/models"
 )
 
@@ -142,4 +144,152 @@ func (db *DB) SyncedContacts(ctx context.Context, pnid string) (int64, error) {
 		return 0, fmt.Errorf("count contacts: %w", translate(err))
 	}
 	return n, nil
+}
+
+// advanceSyncRun records a new chunk in the number's sync run, as syncer.Next has it: a
+// chunk moves any run but a complete or declined one to receiving (a failed or timed-out
+// one too: Meta is sending), progress 100 completes it. MySQL evaluates the
+// assignments left to right on the updated row, so each one reads only columns assigned
+// after it.
+func (db *DB) advanceSyncRun(ctx context.Context, pnid string, progress int, now time.Time) error {
+	state := models.SyncReceiving
+	var completedAt *time.Time
+	if progress >= 100 {
+		state, completedAt = models.SyncComplete, &now
+	}
+	final := "('" + models.SyncComplete + "', '" + models.SyncDeclined + "')"
+	var q string
+	if db.dialect == MySQL {
+		q = insertSyncRun + ` ON DUPLICATE KEY UPDATE
+  completed_at = CASE WHEN state NOT IN ` + final + ` AND GREATEST(progress, VALUES(progress)) >= 100 THEN COALESCE(completed_at, VALUES(updated_at)) ELSE completed_at END,
+  state = CASE WHEN state IN ` + final + ` THEN state WHEN GREATEST(progress, VALUES(progress)) >= 100 THEN '` + models.SyncComplete + `' ELSE '` + models.SyncReceiving + `' END,
+  progress = GREATEST(progress, VALUES(progress)),
+  first_chunk_at = COALESCE(first_chunk_at, VALUES(first_chunk_at)),
+  last_chunk_at = VALUES(last_chunk_at),
+  updated_at = VALUES(updated_at)`
+	} else {
+		q = insertSyncRun + ` ON CONFLICT (phone_number_id) DO UPDATE SET
+  completed_at = CASE WHEN sync_runs.state NOT IN ` + final + ` AND MAX(sync_runs.progress, excluded.progress) >= 100 THEN COALESCE(sync_runs.completed_at, excluded.updated_at) ELSE sync_runs.completed_at END,
+  state = CASE WHEN sync_runs.state IN ` + final + ` THEN sync_runs.state WHEN MAX(sync_runs.progress, excluded.progress) >= 100 THEN '` + models.SyncComplete + `' ELSE '` + models.SyncReceiving + `' END,
+  progress = MAX(sync_runs.progress, excluded.progress),
+  first_chunk_at = COALESCE(sync_runs.first_chunk_at, excluded.first_chunk_at),
+  last_chunk_at = excluded.last_chunk_at,
+  updated_at = excluded.updated_at`
+	}
+	if _, err := db.rawExec(ctx, q, pnid, state, progress, nil, now, now, completedAt, 0, "", now); err != nil {
+		return fmt.Errorf("sync run progress: %w", err)
+	}
+	return nil
+}
+
+// auditSyncState runs change inside the caller's transaction and, when it moved the number's
+// sync run to another state, records that in the audit log (actor "webhook"). The run's row
+// is locked first, so concurrent chunks see the transitions one after the other.
+func (db *DB) auditSyncState(ctx context.Context, pnid, reason string, change func() error) error {
+	before, err := db.syncState(ctx, pnid, true)
+	if err != nil {
+		return err
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	after, err := db.syncState(ctx, pnid, false)
+	if err != nil || after == before {
+		return err
+	}
+	if before == "" {
+		before = models.SyncNotRequested
+	}
+	return db.Audit(ctx, models.AuditEntry{Actor: "webhook", Action: "sync.state", Target: pnid,
+		Detail: before + " → " + after + " (" + reason + ")"})
+}
+
+// syncState reads the state of a number's sync run ("" when it has none), optionally
+// locking the row for the rest of the transaction.
+func (db *DB) syncState(ctx context.Context, pnid string, lock bool) (string, error) {
+	q := "SELECT state FROM sync_runs WHERE phone_number_id = ?"
+	if lock && db.dialect == MySQL {
+		q += " FOR UPDATE"
+	}
+	state := ""
+	err := db.rawQuery(ctx, q, []any{pnid}, func(r *sql.Rows) error { return r.Scan(&state) })
+	if err != nil {
+		return "", fmt.Errorf("read sync state: %w", err)
+	}
+	return state, nil
+}
+
+const insertSyncRun = `INSERT INTO sync_runs (phone_number_id, state, progress, contacts_request_id, history_request_id,
+  requested_at, first_chunk_at, last_chunk_at, completed_at, error_code, error_message, updated_at)
+  VALUES (?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?)`
+
+// ApplyHistoryErrors records history errors on the number's sync run (created when
+// missing): code 2593109 declines the sync (final unless it is already complete); any
+// other code fails it (unless complete or declined) and is kept with its message for staff.
+func (db *DB) ApplyHistoryErrors(ctx context.Context, phoneNumberID string, errs []coex.HistoryError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	if phoneNumberID == "" {
+		return errors.New("apply history errors: no phone_number_id")
+	}
+	err := db.applyTx(ctx, func(tx *DB) error {
+		for _, he := range errs {
+			reason := fmt.Sprintf("history error %d", he.Code)
+			if err := tx.auditSyncState(ctx, phoneNumberID, reason, func() error {
+				return tx.recordHistoryError(ctx, phoneNumberID, he)
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply history errors of %s: %w", phoneNumberID, err)
+	}
+	return nil
+}
+
+func (db *DB) recordHistoryError(ctx context.Context, pnid string, he coex.HistoryError) error {
+	now := db.now()
+	msg := clipString(historyErrorText(he), 1000)
+	state := models.SyncFailed
+	// keep: the states this error does not change.
+	keep := "('" + models.SyncComplete + "', '" + models.SyncDeclined + "')"
+	if he.Declined() {
+		state = models.SyncDeclined
+		keep = "('" + models.SyncComplete + "')"
+	}
+	var q string
+	if db.dialect == MySQL {
+		q = insertSyncRun + ` ON DUPLICATE KEY UPDATE
+  error_code = CASE WHEN state = '` + models.SyncDeclined + `' THEN error_code ELSE VALUES(error_code) END,
+  error_message = CASE WHEN state = '` + models.SyncDeclined + `' THEN error_message ELSE VALUES(error_message) END,
+  state = CASE WHEN state IN ` + keep + ` THEN state ELSE VALUES(state) END,
+  updated_at = VALUES(updated_at)`
+	} else {
+		q = insertSyncRun + ` ON CONFLICT (phone_number_id) DO UPDATE SET
+  error_code = CASE WHEN sync_runs.state = '` + models.SyncDeclined + `' THEN sync_runs.error_code ELSE excluded.error_code END,
+  error_message = CASE WHEN sync_runs.state = '` + models.SyncDeclined + `' THEN sync_runs.error_message ELSE excluded.error_message END,
+  state = CASE WHEN sync_runs.state IN ` + keep + ` THEN sync_runs.state ELSE excluded.state END,
+  updated_at = excluded.updated_at`
+	}
+	if _, err := db.rawExec(ctx, q, pnid, state, 0, nil, nil, nil, nil, he.Code, msg, now); err != nil {
+		return fmt.Errorf("sync run error %d: %w", he.Code, err)
+	}
+	return nil
+}
+
+func historyErrorText(he coex.HistoryError) string {
+	text := he.Message
+	if text == "" {
+		text = he.Title
+	}
+	if he.Details != "" && he.Details != text {
+		if text != "" {
+			text += ": "
+		}
+		text += he.Details
+	}
+	return text
 }

@@ -1,0 +1,387 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"coexhistory/internal/coex"
+	"coexhistory/models"
+)
+
+// Applying webhooks to threads and messages.
+//
+// Every Apply* method runs in one transaction and is idempotent: applying the same input
+// again writes nothing. Messages are merged field by field with rules that do not depend on
+// arrival order (see mergeRow), so any order, duplication or re-batching of the same
+// deliveries gives the same rows.
+//
+// Concurrency: a transaction that writes messages of a thread first locks the thread row
+// (MySQL/MariaDB run these transactions at READ COMMITTED, so every read after the lock
+// sees the latest committed rows). Deadlocks and lock timeouts are retried. SQLite runs
+// one writer at a time.
+
+// EventSourceEcho marks message events recorded from smb_message_echoes (edits and revokes);
+// they keep the audit trail and put out-of-order edits in order.
+const EventSourceEcho = "echo"
+
+// Event statuses of EventSourceEcho events.
+const (
+	echoEventEdited  = "edited"
+	echoEventRevoked = "revoked"
+)
+
+// ApplyResult counts what an apply wrote.
+type ApplyResult struct {
+	Inserted int // messages created
+	Updated  int // existing messages changed
+	Skipped  int // items that named an unknown message and were only recorded (statuses)
+}
+
+// ChunkInput is one history chunk of one business number.
+type ChunkInput struct {
+	PhoneNumberID string
+	InboxID       uint64 // the inbox row the chunk came from, recorded in the ledger
+	Chunk         coex.Chunk
+}
+
+// ChunkResult is what ApplyChunk did.
+type ChunkResult struct {
+	ApplyResult
+	NewChunk bool // the chunk was not in the ledger yet (the sync run moved forward)
+}
+
+// ApplyChunk stores one history chunk in one transaction: its ledger row, its threads and
+// messages (multi-row upserts keyed by (phone_number_id, wamid)), the threads' counts and
+// time span, and the number's sync run (created when missing: progress is the maximum seen,
+// progress 100 completes it whatever the order; complete and declined are final). A chunk
+// already in the ledger changes no sync run; its messages are merged again, which writes
+// nothing when they are already stored.
+func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error) {
+	if in.PhoneNumberID == "" {
+		return ChunkResult{}, errors.New("apply chunk: no phone_number_id")
+	}
+	rows := make([]msgRow, 0, len(in.Chunk.Messages))
+	for _, m := range in.Chunk.Messages {
+		if m.WAMID == "" {
+			continue
+		}
+		rows = append(rows, rowFromMessage(m, in.Chunk.Phase, in.Chunk.ChunkOrder))
+	}
+	threads, err := db.threadsFor(ctx, in.PhoneNumberID, rows, nil)
+	if err != nil {
+		return ChunkResult{}, fmt.Errorf("apply chunk %d/%d of %s: %w", in.Chunk.Phase, in.Chunk.ChunkOrder, in.PhoneNumberID, err)
+	}
+	var res ChunkResult
+	err = db.applyTx(ctx, func(tx *DB) error {
+		res = ChunkResult{}
+		now := tx.now()
+		isNew, err := tx.insertChunkLedger(ctx, in, now)
+		if err != nil {
+			return err
+		}
+		res.NewChunk = isNew
+		if res.ApplyResult, err = tx.mergeMessages(ctx, in.PhoneNumberID, rows, threads, mergeRow); err != nil {
+			return err
+		}
+		if !isNew {
+			return nil
+		}
+		reason := fmt.Sprintf("chunk %d/%d, progress %d %%", in.Chunk.Phase, in.Chunk.ChunkOrder, in.Chunk.Progress)
+		return tx.auditSyncState(ctx, in.PhoneNumberID, reason, func() error {
+			return tx.advanceSyncRun(ctx, in.PhoneNumberID, in.Chunk.Progress, now)
+		})
+	})
+	if err != nil {
+		return ChunkResult{}, fmt.Errorf("apply chunk %d/%d of %s: %w", in.Chunk.Phase, in.Chunk.ChunkOrder, in.PhoneNumberID, err)
+	}
+	return res, nil
+}
+
+func (db *DB) insertChunkLedger(ctx context.Context, in ChunkInput, now time.Time) (bool, error) {
+	q := "INSERT INTO history_chunks (phone_number_id, phase, chunk_order, progress, thread_count, message_count, inbox_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+	if db.dialect == MySQL {
+		q += " ON DUPLICATE KEY UPDATE id = id"
+	} else {
+		q += " ON CONFLICT (phone_number_id, phase, chunk_order) DO NOTHING"
+	}
+	n, err := db.rawExec(ctx, q, in.PhoneNumberID, in.Chunk.Phase, in.Chunk.ChunkOrder, in.Chunk.Progress,
+		in.Chunk.ThreadCount, len(in.Chunk.Messages), in.InboxID, now)
+	if err != nil {
+		return false, fmt.Errorf("chunk ledger: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ApplyMediaUpdates applies history media follow-ups: the placeholder with the same wamid
+// becomes the real type with its media id, mime type and caption. A follow-up that arrives
+// before its placeholder is stored as the message, and the placeholder never downgrades it.
+func (db *DB) ApplyMediaUpdates(ctx context.Context, phoneNumberID string, msgs []coex.Message) (ApplyResult, error) {
+	return db.applyMessages(ctx, "apply media updates", phoneNumberID, msgs)
+}
+
+// ApplyMessages stores echo (sent from the WhatsApp Business app) and live messages with
+// their threads. Messages already stored (e.g. from history) are merged, never duplicated.
+func (db *DB) ApplyMessages(ctx context.Context, phoneNumberID string, msgs []coex.Message) (ApplyResult, error) {
+	return db.applyMessages(ctx, "apply messages", phoneNumberID, msgs)
+}
+
+func (db *DB) applyMessages(ctx context.Context, op, pnid string, msgs []coex.Message) (ApplyResult, error) {
+	if len(msgs) == 0 {
+		return ApplyResult{}, nil
+	}
+	if pnid == "" {
+		return ApplyResult{}, fmt.Errorf("%s: no phone_number_id", op)
+	}
+	rows := make([]msgRow, 0, len(msgs))
+	names := map[string]string{}
+	for _, m := range msgs {
+		if m.WAMID == "" {
+			continue
+		}
+		rows = append(rows, rowFromMessage(m, noChunk, noChunk))
+		if m.ContactName != "" && m.ContactWAID != "" {
+			names[m.ContactWAID] = m.ContactName
+		}
+	}
+	threads, err := db.threadsFor(ctx, pnid, rows, names)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
+	}
+	var res ApplyResult
+	err = db.applyTx(ctx, func(tx *DB) error {
+		var err error
+		res, err = tx.mergeMessages(ctx, pnid, rows, threads, mergeRow)
+		return err
+	})
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
+	}
+	return res, nil
+}
+
+// ApplyEdits applies edits made in the WhatsApp Business app: the original message takes
+// the new text and is marked edited. Each edit is also kept as a message event (source
+// "echo"), so that of several edits the latest (by timestamp) wins in any arrival order. An
+// edit of a message not stored yet creates that message as type "unknown" with the new
+// text; when the message itself arrives it fills in type and time and keeps the edited text.
+func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex.Edit) (ApplyResult, error) {
+	if len(edits) == 0 {
+		return ApplyResult{}, nil
+	}
+	if phoneNumberID == "" {
+		return ApplyResult{}, errors.New("apply edits: no phone_number_id")
+	}
+	rows := make([]msgRow, 0, len(edits))
+	events := make([]models.MessageEvent, 0, len(edits))
+	for _, e := range edits {
+		if e.OriginalWAMID == "" {
+			continue
+		}
+		rows = append(rows, stubRow(e.OriginalWAMID, e.ContactWAID, e.Timestamp, e.Raw, e.NewText, true, false))
+		events = append(events, echoEvent(phoneNumberID, e.OriginalWAMID, echoEventEdited, e.WAMID, e.Timestamp))
+	}
+	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply edits of %s: %w", phoneNumberID, err)
+	}
+	var res ApplyResult
+	err = db.applyTx(ctx, func(tx *DB) error {
+		if err := tx.insertEvents(ctx, events); err != nil {
+			return err
+		}
+		latest, err := tx.latestEdits(ctx, phoneNumberID, rows)
+		if err != nil {
+			return err
+		}
+		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, threads, func(cur *msgRow, in msgRow) (msgRow, bool) {
+			if cur == nil {
+				return in, true
+			}
+			out := *cur
+			if in.TS >= latest[in.WAMID] {
+				out.Text, out.Edited = in.Text, true
+			}
+			return out, true
+		})
+		return err
+	})
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply edits of %s: %w", phoneNumberID, err)
+	}
+	return res, nil
+}
+
+// latestEdits returns the timestamp of the latest recorded edit of each message.
+func (db *DB) latestEdits(ctx context.Context, pnid string, rows []msgRow) (map[string]int64, error) {
+	out := map[string]int64{}
+	wamids := uniqueWAMIDs(rows)
+	batch := db.keysPerStatement()
+	for start := 0; start < len(wamids); start += batch {
+		part := wamids[start:min(start+batch, len(wamids))]
+		q := "SELECT wamid, MAX(occurrence_ts) FROM message_events WHERE phone_number_id = ? AND source = ? AND delivery_status = ? AND wamid IN (" +
+			sqlPlaceholders(len(part)) + ") GROUP BY wamid"
+		args := append([]any{pnid, EventSourceEcho, echoEventEdited}, sqlStringArgs(part)...)
+		err := db.rawQuery(ctx, q, args, func(r *sql.Rows) error {
+			var w string
+			var ts int64
+			if err := r.Scan(&w, &ts); err != nil {
+				return err
+			}
+			out[w] = ts
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("latest edits: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ApplyRevokes marks messages the business deleted in the app as deleted (their text is
+// kept for the record). A revoke of a message not stored yet creates it as type "unknown",
+// deleted; the message's own delivery later fills it in and it stays deleted.
+func (db *DB) ApplyRevokes(ctx context.Context, phoneNumberID string, revokes []coex.Revoke) (ApplyResult, error) {
+	if len(revokes) == 0 {
+		return ApplyResult{}, nil
+	}
+	if phoneNumberID == "" {
+		return ApplyResult{}, errors.New("apply revokes: no phone_number_id")
+	}
+	rows := make([]msgRow, 0, len(revokes))
+	events := make([]models.MessageEvent, 0, len(revokes))
+	for _, r := range revokes {
+		if r.OriginalWAMID == "" {
+			continue
+		}
+		rows = append(rows, stubRow(r.OriginalWAMID, r.ContactWAID, r.Timestamp, r.Raw, "", false, true))
+		events = append(events, echoEvent(phoneNumberID, r.OriginalWAMID, echoEventRevoked, r.WAMID, r.Timestamp))
+	}
+	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply revokes of %s: %w", phoneNumberID, err)
+	}
+	var res ApplyResult
+	err = db.applyTx(ctx, func(tx *DB) error {
+		if err := tx.insertEvents(ctx, events); err != nil {
+			return err
+		}
+		var err error
+		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, threads, func(cur *msgRow, in msgRow) (msgRow, bool) {
+			if cur == nil {
+				return in, true
+			}
+			out := *cur
+			out.Deleted = true
+			return out, true
+		})
+		return err
+	})
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply revokes of %s: %w", phoneNumberID, err)
+	}
+	return res, nil
+}
+
+// ApplyStatuses applies live status webhooks: each is kept as a message event (source
+// "webhook", key "<status>:<timestamp>", deduplicated) and merged into the message's status
+// monotonically (a late "delivered" never lowers "read"; error is final). A status of a
+// message not stored yet is only kept as an event; the message takes it when it arrives.
+func (db *DB) ApplyStatuses(ctx context.Context, phoneNumberID string, statuses []coex.StatusUpdate) (ApplyResult, error) {
+	if len(statuses) == 0 {
+		return ApplyResult{}, nil
+	}
+	if phoneNumberID == "" {
+		return ApplyResult{}, errors.New("apply statuses: no phone_number_id")
+	}
+	rows := make([]msgRow, 0, len(statuses))
+	events := make([]models.MessageEvent, 0, len(statuses))
+	for _, s := range statuses {
+		if s.WAMID == "" || s.Status == "" {
+			continue
+		}
+		rows = append(rows, msgRow{WAMID: s.WAMID, Status: coex.NormalizeStatus(s.Status)})
+		ev := models.MessageEvent{
+			PhoneNumberID:  phoneNumberID,
+			WAMID:          s.WAMID,
+			Source:         EventSourceWebhook,
+			EventKey:       coex.NormalizeStatus(s.Status) + ":" + strconv.FormatInt(s.Timestamp, 10),
+			DeliveryStatus: coex.NormalizeStatus(s.Status),
+			OccurrenceTS:   s.Timestamp,
+		}
+		if s.ErrorCode != 0 || s.ErrorTitle != "" {
+			ev.ErrorDescription = strings.TrimSpace(fmt.Sprintf("%d %s", s.ErrorCode, s.ErrorTitle))
+		}
+		events = append(events, ev)
+	}
+	var res ApplyResult
+	err := db.applyTx(ctx, func(tx *DB) error {
+		if err := tx.insertEvents(ctx, events); err != nil {
+			return err
+		}
+		var err error
+		// Status rows carry no contact: they create no thread, they only update stored messages.
+		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, nil, func(cur *msgRow, in msgRow) (msgRow, bool) {
+			if cur == nil {
+				return in, false
+			}
+			out := *cur
+			out.Status = coex.MergeStatus(cur.Status, in.Status)
+			return out, true
+		})
+		return err
+	})
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply statuses of %s: %w", phoneNumberID, err)
+	}
+	return res, nil
+}
+
+func echoEvent(pnid, wamid, status, echoWAMID string, ts int64) models.MessageEvent {
+	key := status + ":" + echoWAMID
+	if echoWAMID == "" {
+		key = status + ":" + strconv.FormatInt(ts, 10)
+	}
+	return models.MessageEvent{
+		PhoneNumberID:  pnid,
+		WAMID:          wamid,
+		Source:         EventSourceEcho,
+		EventKey:       clipString(key, 128),
+		DeliveryStatus: status,
+		OccurrenceTS:   ts,
+	}
+}
+
+// insertEvents stores events once each (a repeated key is left as stored).
+func (db *DB) insertEvents(ctx context.Context, events []models.MessageEvent) error {
+	now := db.now()
+	batch := db.rowsPerStatement(8)
+	for start := 0; start < len(events); start += batch {
+		part := events[start:min(start+batch, len(events))]
+		var b strings.Builder
+		b.WriteString("INSERT INTO message_events (phone_number_id, wamid, source, event_key, delivery_status, occurrence_ts, status_ts, " +
+			"application_id, application_name, error_description, webhook_update_state, webhook_uri, created_at) VALUES ")
+		args := make([]any, 0, len(part)*9)
+		for i, e := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, 0, '', '', ?, '', '', ?)")
+			args = append(args, e.PhoneNumberID, clipString(e.WAMID, 191), e.Source, clipString(e.EventKey, 128),
+				clipString(e.DeliveryStatus, 32), e.OccurrenceTS, clipString(e.ErrorDescription, 1000), now)
+		}
+		if db.dialect == MySQL {
+			b.WriteString(" ON DUPLICATE KEY UPDATE id = id")
+		} else {
+			b.WriteString(" ON CONFLICT (phone_number_id, wamid, source, event_key) DO NOTHING")
+		}
+		if _, err := db.rawExec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("insert message events: %w", err)
+		}
+	}
+	return nil
+}

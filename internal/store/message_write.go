@@ -1,0 +1,468 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"coexhistory/internal/coex"
+	"coexhistory/models"
+)
+
+// Writing messages: the merge of a stored message with an incoming one, the locked read of
+// the stored versions, the multi-row upsert and the re-run after a concurrent insert.
+
+// TypeUnknown is the type of a message known only from an edit or revoke that arrived
+// before the message itself. The message's own delivery replaces it.
+const TypeUnknown = "unknown"
+
+// noChunk is the phase and chunk order of messages that did not come in a history chunk.
+const noChunk = -1
+
+// msgRow is a message as the merge sees it; ID is 0 for a row not stored yet.
+type msgRow struct {
+	ID          uint64
+	WAMID       string
+	ThreadID    uint64
+	ContactWAID string
+	Direction   string
+	Type        string
+	Text        string
+	TS          int64
+	Status      string
+	Origin      string
+	Edited      bool
+	Deleted     bool
+	MediaID     string
+	MimeType    string
+	ReactionTo  string
+	Phase       int
+	ChunkOrder  int
+	Position    int
+	Raw         string
+}
+
+func rowFromMessage(m coex.Message, phase, chunkOrder int) msgRow {
+	return msgRow{
+		WAMID:       clipString(m.WAMID, 191),
+		ContactWAID: clipString(m.ContactWAID, 32),
+		Direction:   clipString(m.Direction, 8),
+		Type:        clipString(m.Type, 32),
+		Text:        m.Text,
+		TS:          m.Timestamp,
+		Status:      clipString(coex.NormalizeStatus(m.Status), 16),
+		Origin:      clipString(m.Origin, 8),
+		MediaID:     clipString(m.MediaID, 64),
+		MimeType:    clipString(m.MimeType, 128),
+		ReactionTo:  clipString(m.ReactionTo, 191),
+		Phase:       phase,
+		ChunkOrder:  chunkOrder,
+		Position:    m.Position,
+		Raw:         string(m.Raw),
+	}
+}
+
+// stubRow is an outbound message known only from an edit or revoke echo.
+func stubRow(wamid, contact string, ts int64, raw []byte, text string, edited, deleted bool) msgRow {
+	return msgRow{
+		WAMID:       clipString(wamid, 191),
+		ContactWAID: clipString(contact, 32),
+		Direction:   models.DirectionOutbound,
+		Type:        TypeUnknown,
+		Text:        text,
+		TS:          ts,
+		Origin:      models.OriginEcho,
+		Edited:      edited,
+		Deleted:     deleted,
+		Phase:       noChunk,
+		ChunkOrder:  noChunk,
+		Raw:         string(raw),
+	}
+}
+
+// merger combines the stored (or earlier in the batch) version of a message, nil when there
+// is none, with an incoming one. keep=false leaves the message unwritten.
+type merger func(cur *msgRow, in msgRow) (out msgRow, keep bool)
+
+// mergeRow is the order-independent merge of two deliveries of one message:
+//   - placement (time, direction, thread, origin, phase, chunk order, position): a history
+//     chunk beats any other source; between chunks the smallest (phase, chunk_order,
+//     position) wins; between other sources the earliest time wins and the rest stays;
+//   - content (type, text, media id, mime type, reaction, raw JSON): a real type beats a
+//     placeholder or an unknown stub, then a chunk beats other sources, then the smallest
+//     chunk position; the text of an edited message is kept;
+//   - status merges monotonically (coex.MergeStatus); edited and deleted stay set.
+func mergeRow(cur *msgRow, in msgRow) (msgRow, bool) {
+	if cur == nil {
+		return in, true
+	}
+	out := *cur
+	inChunk, curChunk := in.Phase >= 0, cur.Phase >= 0
+	switch {
+	case inChunk && (!curChunk || chunkBefore(&in, cur)):
+		out.TS, out.Origin = in.TS, in.Origin
+		out.Phase, out.ChunkOrder, out.Position = in.Phase, in.ChunkOrder, in.Position
+		if in.Direction != "" {
+			out.Direction = in.Direction
+		}
+		if in.ContactWAID != "" {
+			out.ContactWAID, out.ThreadID = in.ContactWAID, 0
+		}
+	case !inChunk && !curChunk:
+		if in.TS > 0 && (out.TS == 0 || in.TS < out.TS) {
+			out.TS = in.TS
+		}
+	}
+	if out.ContactWAID == "" && in.ContactWAID != "" {
+		out.ContactWAID, out.ThreadID = in.ContactWAID, 0
+	}
+	if out.Direction == "" {
+		out.Direction = in.Direction
+	}
+	if out.Origin == "" {
+		out.Origin = in.Origin
+	}
+	if contentBefore(&in, cur) {
+		out.Type, out.MediaID, out.MimeType, out.ReactionTo, out.Raw = in.Type, in.MediaID, in.MimeType, in.ReactionTo, in.Raw
+		if !cur.Edited {
+			out.Text = in.Text
+		}
+	}
+	out.Status = coex.MergeStatus(cur.Status, in.Status)
+	out.Edited = cur.Edited || in.Edited
+	out.Deleted = cur.Deleted || in.Deleted
+	return out, true
+}
+
+// chunkBefore orders two chunk deliveries of a message by (phase, chunk_order, position).
+func chunkBefore(a, b *msgRow) bool {
+	if a.Phase != b.Phase {
+		return a.Phase < b.Phase
+	}
+	if a.ChunkOrder != b.ChunkOrder {
+		return a.ChunkOrder < b.ChunkOrder
+	}
+	return a.Position < b.Position
+}
+
+// contentBefore reports whether a's content is preferred over b's.
+func contentBefore(a, b *msgRow) bool {
+	ra, rb := contentRank(a), contentRank(b)
+	if ra != rb {
+		return ra > rb
+	}
+	return a.Phase >= 0 && b.Phase >= 0 && chunkBefore(a, b)
+}
+
+func contentRank(r *msgRow) int {
+	rank := 0
+	switch r.Type {
+	case "", TypeUnknown, coex.TypeMediaPlaceholder:
+	default:
+		rank = 2
+	}
+	if r.Phase >= 0 {
+		rank++
+	}
+	return rank
+}
+
+// errConcurrentInsert says that a message this transaction believed new was stored meanwhile
+// by another one: the transaction is rolled back and run again (see mergeMessages).
+var errConcurrentInsert = errors.New("a message was stored by a concurrent transaction")
+
+// mergeMessages merges incoming rows into the stored messages of a number (threads: the ids
+// of the incoming contacts' threads, from threadsFor): it reads the stored versions, locking
+// them (MySQL), merges with fn, writes the new and changed rows in multi-row upserts and
+// updates the counts of the threads that changed.
+//
+// Concurrency (MySQL, READ COMMITTED): a stored message is locked before it is read, so its
+// merge is never lost; a new message is inserted, and if another transaction inserted the
+// same wamid first the upsert's row count shows it and the whole transaction runs again
+// (it then reads and merges that row). Thread rows are locked only at the end, to update
+// their counts, so transactions on different messages of one chat barely wait on each other.
+func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow, threadIDs map[string]uint64, fn merger) (ApplyResult, error) {
+	var res ApplyResult
+	if len(incoming) == 0 {
+		return res, nil
+	}
+	wamids := uniqueWAMIDs(incoming)
+	stored, err := db.readMessages(ctx, pnid, wamids)
+	if err != nil {
+		return res, err
+	}
+
+	work := make(map[string]*msgRow, len(wamids))
+	order := make([]string, 0, len(wamids))
+	for _, in := range incoming {
+		cur := work[in.WAMID]
+		if cur == nil {
+			if s, ok := stored[in.WAMID]; ok {
+				c := s
+				cur = &c
+			}
+		}
+		out, keep := fn(cur, in)
+		if !keep {
+			if cur == nil {
+				res.Skipped++
+			}
+			continue
+		}
+		if out.ThreadID == 0 && out.ContactWAID != "" {
+			out.ThreadID = threadIDs[out.ContactWAID]
+		}
+		if cur != nil {
+			out.ID = cur.ID
+		}
+		if work[in.WAMID] == nil {
+			order = append(order, in.WAMID)
+		}
+		o := out
+		work[in.WAMID] = &o
+	}
+
+	var fresh []string
+	for _, w := range order {
+		if work[w].ID == 0 {
+			fresh = append(fresh, w)
+		}
+	}
+	if len(fresh) > 0 {
+		pending, err := db.webhookStatuses(ctx, pnid, fresh)
+		if err != nil {
+			return res, err
+		}
+		for w, st := range pending {
+			work[w].Status = coex.MergeStatus(work[w].Status, st)
+		}
+	}
+
+	// Thread counters: inserted messages are added to their thread; a message that moved
+	// to another thread or time has its threads recounted from the messages table.
+	added := map[string]*threadDelta{}
+	recount := map[uint64]bool{}
+	write := make([]*msgRow, 0, len(order))
+	for _, w := range order {
+		r := work[w]
+		old, existed := stored[w]
+		if existed && old == *r {
+			continue
+		}
+		write = append(write, r)
+		switch {
+		case existed:
+			res.Updated++
+			if old.ThreadID != r.ThreadID || old.TS != r.TS {
+				recount[old.ThreadID] = true
+				recount[r.ThreadID] = true
+			}
+		default:
+			res.Inserted++
+			if r.ThreadID != 0 {
+				added[r.ContactWAID] = added[r.ContactWAID].add(r.ThreadID, r.TS)
+			}
+		}
+	}
+	affected, err := db.upsertMessages(ctx, pnid, write)
+	if err != nil {
+		return res, err
+	}
+	// MySQL counts 1 per inserted row and 2 per changed row. Anything else means that a row
+	// believed new was stored meanwhile, and that this upsert overwrote it unmerged.
+	if db.dialect == MySQL && affected != int64(res.Inserted+2*res.Updated) {
+		return res, errConcurrentInsert
+	}
+	for c, d := range added {
+		if recount[d.threadID] {
+			delete(added, c)
+		}
+	}
+	delete(recount, 0)
+	if db.dialect == MySQL && (len(added) > 0 || len(recount) > 0) {
+		ids := make([]uint64, 0, len(added)+len(recount))
+		for id := range recount {
+			ids = append(ids, id)
+		}
+		for _, d := range added {
+			ids = append(ids, d.threadID)
+		}
+		if err := db.lockThreads(ctx, ids); err != nil {
+			return res, err
+		}
+	}
+	if err := db.addToThreads(ctx, pnid, added); err != nil {
+		return res, err
+	}
+	if err := db.recountThreads(ctx, recount); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+const ingestMessageSelect = "SELECT id, wamid, thread_id, contact_wa_id, direction, type, text, ts, status, origin, edited, deleted, " +
+	"media_id, mime_type, reaction_to, phase, chunk_order, position, raw FROM messages"
+
+// readMessages returns the stored messages of a number with these wamids, locked until the
+// transaction ends on MySQL (READ COMMITTED: only the rows found are locked, no gaps).
+func (db *DB) readMessages(ctx context.Context, pnid string, wamids []string) (map[string]msgRow, error) {
+	out := make(map[string]msgRow, len(wamids))
+	batch := db.keysPerStatement()
+	for start := 0; start < len(wamids); start += batch {
+		part := wamids[start:min(start+batch, len(wamids))]
+		q := ingestMessageSelect + " WHERE phone_number_id = ? AND wamid IN (" + sqlPlaceholders(len(part)) + ")"
+		if db.dialect == MySQL {
+			q += " FOR UPDATE"
+		}
+		err := db.rawQuery(ctx, q, append([]any{pnid}, sqlStringArgs(part)...), func(r *sql.Rows) error {
+			var m msgRow
+			if err := r.Scan(&m.ID, &m.WAMID, &m.ThreadID, &m.ContactWAID, &m.Direction, &m.Type, &m.Text, &m.TS,
+				&m.Status, &m.Origin, &m.Edited, &m.Deleted, &m.MediaID, &m.MimeType, &m.ReactionTo,
+				&m.Phase, &m.ChunkOrder, &m.Position, &m.Raw); err != nil {
+				return err
+			}
+			out[m.WAMID] = m
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read messages: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// webhookStatuses returns, for messages about to be created, the highest status their
+// status webhooks reported before they arrived.
+func (db *DB) webhookStatuses(ctx context.Context, pnid string, wamids []string) (map[string]string, error) {
+	// Most new messages never had a status webhook: probe the number once first.
+	found := false
+	err := db.rawQuery(ctx, "SELECT 1 FROM message_events WHERE phone_number_id = ? AND source = ? LIMIT 1",
+		[]any{pnid, EventSourceWebhook}, func(*sql.Rows) error { found = true; return nil })
+	if err != nil || !found {
+		return nil, err
+	}
+	out := map[string]string{}
+	batch := db.keysPerStatement()
+	for start := 0; start < len(wamids); start += batch {
+		part := wamids[start:min(start+batch, len(wamids))]
+		q := "SELECT wamid, delivery_status FROM message_events WHERE phone_number_id = ? AND wamid IN (" +
+			sqlPlaceholders(len(part)) + ") AND source = ?"
+		args := append(append([]any{pnid}, sqlStringArgs(part)...), EventSourceWebhook)
+		err := db.rawQuery(ctx, q, args, func(r *sql.Rows) error {
+			var w, st string
+			if err := r.Scan(&w, &st); err != nil {
+				return err
+			}
+			out[w] = coex.MergeStatus(out[w], st)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read status events: %w", err)
+		}
+	}
+	return out, nil
+}
+
+const ingestMessageColumns = "phone_number_id, wamid, thread_id, contact_wa_id, direction, type, text, ts, status, origin, " +
+	"edited, deleted, media_id, mime_type, reaction_to, phase, chunk_order, position, raw, created_at, updated_at"
+
+// ingestMessageUpdated are the columns an upsert of a stored message overwrites (with the merged
+// values computed under the thread locks).
+var ingestMessageUpdated = []string{"thread_id", "contact_wa_id", "direction", "type", "text", "ts", "status", "origin",
+	"edited", "deleted", "media_id", "mime_type", "reaction_to", "phase", "chunk_order", "position", "raw", "updated_at"}
+
+// upsertMessages writes merged rows with multi-row upserts keyed by (phone_number_id, wamid).
+func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) (affected int64, err error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	const cols = 21
+	tuple := "(" + sqlPlaceholders(cols) + ")"
+	var suffix strings.Builder
+	if db.dialect == MySQL {
+		suffix.WriteString(" ON DUPLICATE KEY UPDATE ")
+		for i, c := range ingestMessageUpdated {
+			if i > 0 {
+				suffix.WriteString(", ")
+			}
+			suffix.WriteString(c + " = VALUES(" + c + ")")
+		}
+	} else {
+		suffix.WriteString(" ON CONFLICT (phone_number_id, wamid) DO UPDATE SET ")
+		for i, c := range ingestMessageUpdated {
+			if i > 0 {
+				suffix.WriteString(", ")
+			}
+			suffix.WriteString(c + " = excluded." + c)
+		}
+	}
+	statement := func(n int) string {
+		var b strings.Builder
+		b.Grow(60 + len(ingestMessageColumns) + n*(len(tuple)+2) + suffix.Len())
+		b.WriteString("INSERT INTO messages (" + ingestMessageColumns + ") VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tuple)
+		}
+		b.WriteString(suffix.String())
+		return b.String()
+	}
+	now := db.now()
+	batch := db.rowsPerStatement(cols)
+	// A chunk takes several full-size statements: prepare that one once (SQLite writes in
+	// many small statements; MariaDB then gets the values in the binary protocol).
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			_ = full.Close()
+		}
+	}()
+	for start := 0; start < len(rows); start += batch {
+		// Not on SQLite: its one writer would keep the lock the webhook's insert waits for.
+		if start > 0 && db.yield != nil && db.dialect == MySQL {
+			db.yield(ctx)
+		}
+		part := rows[start:min(start+batch, len(rows))]
+		args := make([]any, 0, len(part)*cols)
+		for _, r := range part {
+			args = append(args, pnid, r.WAMID, r.ThreadID, r.ContactWAID, r.Direction, r.Type, r.Text, r.TS,
+				r.Status, r.Origin, r.Edited, r.Deleted, r.MediaID, r.MimeType, r.ReactionTo,
+				r.Phase, r.ChunkOrder, r.Position, r.Raw, now, now)
+		}
+		var n int64
+		if len(part) == batch && len(rows) > batch {
+			if full == nil {
+				if full, err = db.gorm.Statement.ConnPool.PrepareContext(ctx, statement(batch)); err != nil {
+					return affected, fmt.Errorf("upsert messages: %w", err)
+				}
+			}
+			var res sql.Result
+			if res, err = full.ExecContext(ctx, args...); err == nil {
+				n, err = res.RowsAffected()
+			}
+		} else {
+			n, err = db.rawExec(ctx, statement(len(part)), args...)
+		}
+		if err != nil {
+			return affected, fmt.Errorf("upsert messages: %w", err)
+		}
+		affected += n
+	}
+	return affected, nil
+}
+
+func uniqueWAMIDs(rows []msgRow) []string {
+	seen := make(map[string]bool, len(rows))
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if !seen[r.WAMID] {
+			seen[r.WAMID] = true
+			out = append(out, r.WAMID)
+		}
+	}
+	return out
+}
