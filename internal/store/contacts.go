@@ -24,7 +24,7 @@ func (db *DB) ApplyContacts(ctx context.Context, phoneNumberID string, changes [
 	}
 	latest := map[string]coex.ContactChange{}
 	for _, c := range changes {
-		c.WAID = clipString(c.WAID, 32)
+		c.WAID = clip(c.WAID, 32)
 		if c.WAID == "" {
 			continue
 		}
@@ -66,7 +66,7 @@ func (db *DB) upsertContacts(ctx context.Context, pnid string, waids []string, l
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?)")
 		c := latest[w]
-		args = append(args, pnid, w, clipString(c.FullName, 255), clipString(c.FirstName, 255), c.Removed, c.Timestamp)
+		args = append(args, pnid, w, clip(c.FullName, 255), clip(c.FirstName, 255), c.Removed, c.Timestamp)
 	}
 	if db.dialect == MySQL {
 		b.WriteString(` ON DUPLICATE KEY UPDATE

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -168,9 +167,9 @@ func (db *DB) CompleteInbox(ctx context.Context, id uint64, owner, field, phoneN
 		Where("id = ? AND state = ? AND lease_owner = ?", id, models.InboxProcessing, owner).
 		Updates(map[string]any{
 			"state":           models.InboxDone,
-			"field":           clipString(field, 64),
-			"phone_number_id": clipString(phoneNumberID, 32),
-			"error":           clipString(note, maxInboxError),
+			"field":           clip(field, 64),
+			"phone_number_id": clip(phoneNumberID, 32),
+			"error":           clip(note, maxInboxError),
 			"lease_owner":     "",
 			"lease_until_ms":  0,
 			"processed_at":    db.now(),
@@ -185,7 +184,7 @@ func (db *DB) FailInbox(ctx context.Context, id uint64, owner, errText string) e
 		Where("id = ? AND state = ? AND lease_owner = ?", id, models.InboxProcessing, owner).
 		Updates(map[string]any{
 			"state":          models.InboxFailed,
-			"error":          clipString(errText, maxInboxError),
+			"error":          clip(errText, maxInboxError),
 			"lease_owner":    "",
 			"lease_until_ms": 0,
 			"processed_at":   db.now(),
@@ -200,7 +199,7 @@ func (db *DB) RetryInbox(ctx context.Context, id uint64, owner, errText string, 
 	res := db.q(ctx).Model(&models.InboxItem{}).
 		Where("id = ? AND state = ? AND lease_owner = ?", id, models.InboxProcessing, owner).
 		Updates(map[string]any{
-			"error":          clipString(errText, maxInboxError),
+			"error":          clip(errText, maxInboxError),
 			"lease_owner":    "",
 			"lease_until_ms": db.now().Add(retryAfter).UnixMilli(),
 		})
@@ -287,16 +286,4 @@ func (db *DB) InboxCounts(ctx context.Context) (map[string]int, error) {
 		out[r.State] = r.N
 	}
 	return out, nil
-}
-
-// clipString cuts s to at most n bytes without splitting a UTF-8 sequence.
-func clipString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	s = s[:n]
-	return s
 }

@@ -350,7 +350,7 @@ func echoEvent(pnid, wamid, status, echoWAMID string, ts int64) models.MessageEv
 		PhoneNumberID:  pnid,
 		WAMID:          wamid,
 		Source:         EventSourceEcho,
-		EventKey:       clipString(key, 128),
+		EventKey:       clip(key, 128),
 		DeliveryStatus: status,
 		OccurrenceTS:   ts,
 	}
@@ -371,8 +371,8 @@ func (db *DB) insertEvents(ctx context.Context, events []models.MessageEvent) er
 				b.WriteString(", ")
 			}
 			b.WriteString("(?, ?, ?, ?, ?, ?, 0, '', '', ?, '', '', ?)")
-			args = append(args, e.PhoneNumberID, clipString(e.WAMID, 191), e.Source, clipString(e.EventKey, 128),
-				clipString(e.DeliveryStatus, 32), e.OccurrenceTS, clipString(e.ErrorDescription, 1000), now)
+			args = append(args, e.PhoneNumberID, clip(e.WAMID, 191), e.Source, clip(e.EventKey, 128),
+				clip(e.DeliveryStatus, 32), e.OccurrenceTS, clip(e.ErrorDescription, 1000), now)
 		}
 		if db.dialect == MySQL {
 			b.WriteString(" ON DUPLICATE KEY UPDATE id = id")

@@ -46,17 +46,17 @@ type msgRow struct {
 
 func rowFromMessage(m coex.Message, phase, chunkOrder int) msgRow {
 	return msgRow{
-		WAMID:       clipString(m.WAMID, 191),
-		ContactWAID: clipString(m.ContactWAID, 32),
-		Direction:   clipString(m.Direction, 8),
-		Type:        clipString(m.Type, 32),
+		WAMID:       clip(m.WAMID, 191),
+		ContactWAID: clip(m.ContactWAID, 32),
+		Direction:   clip(m.Direction, 8),
+		Type:        clip(m.Type, 32),
 		Text:        m.Text,
 		TS:          m.Timestamp,
-		Status:      clipString(coex.NormalizeStatus(m.Status), 16),
-		Origin:      clipString(m.Origin, 8),
-		MediaID:     clipString(m.MediaID, 64),
-		MimeType:    clipString(m.MimeType, 128),
-		ReactionTo:  clipString(m.ReactionTo, 191),
+		Status:      clip(coex.NormalizeStatus(m.Status), 16),
+		Origin:      clip(m.Origin, 8),
+		MediaID:     clip(m.MediaID, 64),
+		MimeType:    clip(m.MimeType, 128),
+		ReactionTo:  clip(m.ReactionTo, 191),
 		Phase:       phase,
 		ChunkOrder:  chunkOrder,
 		Position:    m.Position,
@@ -67,8 +67,8 @@ func rowFromMessage(m coex.Message, phase, chunkOrder int) msgRow {
 // stubRow is an outbound message known only from an edit or revoke echo.
 func stubRow(wamid, contact string, ts int64, raw []byte, text string, edited, deleted bool) msgRow {
 	return msgRow{
-		WAMID:       clipString(wamid, 191),
-		ContactWAID: clipString(contact, 32),
+		WAMID:       clip(wamid, 191),
+		ContactWAID: clip(contact, 32),
 		Direction:   models.DirectionOutbound,
 		Type:        TypeUnknown,
 		Text:        text,

@@ -72,7 +72,7 @@ func (db *DB) UpdateSyncRun(ctx context.Context, pnid string, from []string, u S
 		set["error_code"] = *u.ErrorCode
 	}
 	if u.ErrorMessage != nil {
-		set["error_message"] = clipRunText(*u.ErrorMessage, 1000)
+		set["error_message"] = clip(*u.ErrorMessage, 1000)
 	}
 	q := db.q(ctx).Model(&models.SyncRun{}).Where("phone_number_id = ?", pnid)
 	if len(from) > 0 {
@@ -124,17 +124,6 @@ func (db *DB) UnansweredSyncRequests(ctx context.Context, before time.Time) ([]m
 }
 
 func runTime(t time.Time) *time.Time { return &t }
-
-// clipRunText cuts s to at most n bytes without splitting a UTF-8 sequence.
-func clipRunText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
-}
 
 // SyncedContacts counts the address-book contacts of a number (removed ones excluded).
 func (db *DB) SyncedContacts(ctx context.Context, pnid string) (int64, error) {
@@ -252,7 +241,7 @@ func (db *DB) ApplyHistoryErrors(ctx context.Context, phoneNumberID string, errs
 
 func (db *DB) recordHistoryError(ctx context.Context, pnid string, he coex.HistoryError) error {
 	now := db.now()
-	msg := clipString(historyErrorText(he), 1000)
+	msg := clip(historyErrorText(he), 1000)
 	state := models.SyncFailed
 	// keep: the states this error does not change.
 	keep := "('" + models.SyncComplete + "', '" + models.SyncDeclined + "')"
