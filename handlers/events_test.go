@@ -3,19 +3,16 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
 	"coexhistory/internal/apptest"
+	"coexhistory/internal/provider/providertest"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
@@ -34,44 +31,20 @@ const tlEventsPage = `{"data":[
  {"node":{"id":"7301928374650013","delivery_status":"READ","occurrence_timestamp":1761041187,"status_timestamp":1761041188,"error_description":"<b>not bold</b>"}}
 ]}`
 
-// timelineMeta is a fake Graph API for the timeline endpoints; notFound makes the message
-// history answer 404.
-type timelineMeta struct {
-	calls    atomic.Int32
-	notFound atomic.Bool
-	srv      *httptest.Server
-}
-
-func newTimelineMeta(t *testing.T) *timelineMeta {
-	m := &timelineMeta{}
-	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m.calls.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.Header.Get("Authorization") != "Bearer "+tlToken:
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = io.WriteString(w, `{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190,"error_subcode":463}}`)
-		case m.notFound.Load() || r.URL.Query().Get("message_id") != "" && r.URL.Query().Get("message_id") != tlWAMID:
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = io.WriteString(w, `{"error":{"message":"Message History not found","type":"GraphMethodException","code":803}}`)
-		case strings.HasSuffix(r.URL.Path, "/"+tlPNID+"/message_history"):
-			_, _ = fmt.Fprintf(w, `{"data":[{"id":%q,"message_id":%q}]}`, tlHistory, tlWAMID)
-		case strings.HasSuffix(r.URL.Path, "/"+tlHistory+"/events"):
-			_, _ = io.WriteString(w, tlEventsPage)
-		default:
-			w.WriteHeader(http.StatusNotFound)
-			_, _ = io.WriteString(w, `{"error":{"message":"Unknown path","type":"GraphMethodException","code":803}}`)
-		}
-	}))
-	t.Cleanup(m.srv.Close)
+// newTimelineMeta is the fake Graph API for the timeline endpoints: it knows the outbound
+// message and its events page.
+func newTimelineMeta(t *testing.T) *providertest.Server {
+	m := providertest.New(t)
+	m.RequireToken(tlToken)
+	m.Message(tlPNID, tlWAMID, tlHistory, tlEventsPage)
 	return m
 }
 
 // timelineApp is the app with one Meta number and one outbound message.
-func timelineApp(t *testing.T, dialect string) (*apptest.App, *timelineMeta) {
+func timelineApp(t *testing.T, dialect string) (*apptest.App, *providertest.Server) {
 	t.Helper()
 	meta := newTimelineMeta(t)
-	app := apptest.New(t, dialect, apptest.Options{Env: map[string]string{"COEX_GRAPH_BASE_URL": meta.srv.URL}})
+	app := apptest.New(t, dialect, apptest.Options{Env: map[string]string{"COEX_GRAPH_BASE_URL": meta.URL}})
 	ctx := context.Background()
 	_, err := app.Services.Registry.Create(ctx, registry.Actor{Name: "test"}, registry.Input{
 		Label: "Loja Centro", DisplayPhoneNumber: "5511987650000", PhoneNumberID: tlPNID, WABAID: "810023456789012",
@@ -150,8 +123,8 @@ func TestTimelineFragment(t *testing.T) {
 			if want := "/messages/" + url.PathEscape(tlWAMID) + "/events/refresh?phone_number_id=" + tlPNID; refresh.AttrOr("hx-post", "") != want {
 				t.Fatalf("refresh hx-post %q, want %q", refresh.AttrOr("hx-post", ""), want)
 			}
-			if meta.calls.Load() != 2 {
-				t.Fatalf("%d calls to Meta, want 2", meta.calls.Load())
+			if meta.Count() != 2 {
+				t.Fatalf("%d calls to Meta, want 2", meta.Count())
 			}
 
 			// The filter narrows the steps; the cache answers (no new call).
@@ -163,19 +136,19 @@ func TestTimelineFragment(t *testing.T) {
 			if doc.Find(`[data-testid=timeline-filter] option[selected]`).AttrOr("value", "") != "delivered" {
 				t.Fatal("the filter select does not show the chosen status")
 			}
-			if meta.calls.Load() != 2 {
-				t.Fatalf("%d calls to Meta after a cached read, want 2", meta.calls.Load())
+			if meta.Count() != 2 {
+				t.Fatalf("%d calls to Meta after a cached read, want 2", meta.Count())
 			}
 
 			// Refresh needs the CSRF token, and asks Meta again.
 			refreshURL := refresh.AttrOr("hx-post", "")
 			res, _ = agent.PostForm(refreshURL, url.Values{"_csrf": {"wrong"}}, apptest.HX())
-			if res.StatusCode != http.StatusForbidden || meta.calls.Load() != 2 {
-				t.Fatalf("refresh with a bad CSRF token = %d, %d calls", res.StatusCode, meta.calls.Load())
+			if res.StatusCode != http.StatusForbidden || meta.Count() != 2 {
+				t.Fatalf("refresh with a bad CSRF token = %d, %d calls", res.StatusCode, meta.Count())
 			}
 			res, body = agent.PostForm(refreshURL, url.Values{"status": {"read"}}, apptest.HX())
-			if res.StatusCode != http.StatusOK || meta.calls.Load() != 4 {
-				t.Fatalf("refresh = %d, %d calls; want 200, 4", res.StatusCode, meta.calls.Load())
+			if res.StatusCode != http.StatusOK || meta.Count() != 4 {
+				t.Fatalf("refresh = %d, %d calls; want 200, 4", res.StatusCode, meta.Count())
 			}
 			doc = parseHTML(t, body)
 			if n := doc.Find(`[data-testid=timeline-step]`).Length(); n != 1 || doc.Find(`[data-testid=timeline]`).Length() != 1 {
@@ -188,7 +161,7 @@ func TestTimelineFragment(t *testing.T) {
 func TestTimelineNotesAndRefusals(t *testing.T) {
 	app, meta := timelineApp(t, "sqlite")
 	agent := app.Login(apptest.AgentEmail)
-	meta.notFound.Store(true)
+	meta.Script(providertest.Any, providertest.Reply{Status: http.StatusNotFound, Body: providertest.NotFoundBody})
 
 	res, body := agent.Get(timelinePath(tlWAMID, "phone_number_id="+tlPNID), apptest.HX())
 	if res.StatusCode != http.StatusOK {

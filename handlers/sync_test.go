@@ -4,72 +4,44 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
 	"coexhistory/internal/apptest"
+	"coexhistory/internal/provider/providertest"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
 )
 
-// syncUpstream is a fake Graph API: it answers each sync type with a fixed body and
-// counts the calls.
-type syncUpstream struct {
-	mu      sync.Mutex
-	calls   []string
-	answers map[string]struct {
-		status int
-		body   string
-	}
+// syncUpstream is the fake Graph API: it accepts both sync types with fixed request ids
+// until told otherwise.
+type syncUpstream struct{ *providertest.Server }
+
+func newSyncUpstream(t *testing.T) *syncUpstream {
+	u := &syncUpstream{providertest.New(t)}
+	u.Script(providertest.SyncContacts, providertest.Accepted("REQ-CONTACTS"))
+	u.Script(providertest.SyncHistory, providertest.Accepted("REQ-HISTORY"))
+	return u
 }
 
-func newSyncUpstream(t *testing.T) (*syncUpstream, *httptest.Server) {
-	u := &syncUpstream{answers: map[string]struct {
-		status int
-		body   string
-	}{}}
-	u.answer("smb_app_state_sync", 200, `{"messaging_product":"whatsapp","request_id":"REQ-CONTACTS"}`)
-	u.answer("history", 200, `{"messaging_product":"whatsapp","request_id":"REQ-HISTORY"}`)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			SyncType string `json:"sync_type"`
-		}
-		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &body)
-		u.mu.Lock()
-		u.calls = append(u.calls, body.SyncType)
-		a := u.answers[body.SyncType]
-		u.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(a.status)
-		_, _ = io.WriteString(w, a.body)
-	}))
-	t.Cleanup(srv.Close)
-	return u, srv
+// answer sets the answer to every later request of one sync type.
+func (u *syncUpstream) answer(typ providertest.Route, status int, body string) {
+	u.Script(typ, providertest.Reply{Status: status, Body: body})
 }
 
-func (u *syncUpstream) answer(typ string, status int, body string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.answers[typ] = struct {
-		status int
-		body   string
-	}{status, body}
-}
-
+// Calls lists the sync types asked for.
 func (u *syncUpstream) Calls() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]string(nil), u.calls...)
+	var out []string
+	for _, c := range u.Server.Calls() {
+		out = append(out, string(c.Route))
+	}
+	return out
 }
 
 // syncApp is a test app whose Graph API is a fake, with numbers onboarded an hour ago
@@ -83,8 +55,8 @@ type syncApp struct {
 
 func newSyncApp(t *testing.T, dialect string) *syncApp {
 	t.Helper()
-	up, srv := newSyncUpstream(t)
-	app := apptest.New(t, dialect, apptest.Options{Env: map[string]string{"COEX_GRAPH_BASE_URL": srv.URL, "COEX_POSITUS_BASE_URL": srv.URL}})
+	up := newSyncUpstream(t)
+	app := apptest.New(t, dialect, apptest.Options{Env: map[string]string{"COEX_GRAPH_BASE_URL": up.URL, "COEX_POSITUS_BASE_URL": up.URL}})
 	s := &syncApp{App: app, up: up}
 	create := func(label, pnid string, ago time.Duration) models.BusinessNumber {
 		n, err := app.Services.Registry.Create(context.Background(), registry.Actor{Name: "test"}, registry.Input{

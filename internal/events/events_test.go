@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/events"
 	"coexhistory/internal/provider"
+	"coexhistory/internal/provider/providertest"
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
@@ -37,70 +36,22 @@ const eventsPage = `{"data":[
 ],"paging":{"cursors":{"before":"c1","after":"c3"}}}`
 
 // answer is one scripted reply of the fake Meta.
-type answer struct {
-	status int
-	body   string
-}
+type answer = providertest.Reply
 
-// fakeMeta answers the message history and events endpoints. Scripted answers, when
+// newFakeMeta is the fake Graph API knowing the outbound message. Scripted answers, when
 // given, are used first (one per request, in order); then the normal answers.
-type fakeMeta struct {
-	t      *testing.T
-	mu     sync.Mutex
-	script []answer
-	calls  []*http.Request
-	srv    *httptest.Server
-}
-
-func newFakeMeta(t *testing.T, script ...answer) *fakeMeta {
-	f := &fakeMeta{t: t, script: script}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+func newFakeMeta(t *testing.T, script ...answer) *providertest.Server {
+	f := providertest.New(t)
+	f.RequireToken(token)
+	f.Message(pnid, wamid, historyID, eventsPage)
+	f.Queue(script...)
 	return f
 }
 
-func (f *fakeMeta) serve(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	f.mu.Lock()
-	f.calls = append(f.calls, r)
-	var a *answer
-	if len(f.script) > 0 {
-		a = &f.script[0]
-		f.script = f.script[1:]
-	}
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	if r.Header.Get("Authorization") != "Bearer "+token {
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = io.WriteString(w, `{"error":{"message":"Invalid OAuth access token","type":"OAuthException","code":190}}`)
-		return
-	}
-	if a != nil {
-		w.WriteHeader(a.status)
-		_, _ = io.WriteString(w, a.body)
-		return
-	}
-	switch {
-	case strings.HasSuffix(r.URL.Path, "/"+pnid+"/message_history") && r.URL.Query().Get("message_id") == wamid:
-		_, _ = fmt.Fprintf(w, `{"data":[{"id":%q,"message_id":%q}]}`, historyID, wamid)
-	case strings.HasSuffix(r.URL.Path, "/"+historyID+"/events"):
-		_, _ = io.WriteString(w, eventsPage)
-	default:
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `{"error":{"message":"Message History not found","type":"GraphMethodException","code":803}}`)
-	}
-}
-
-func (f *fakeMeta) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.calls)
-}
-
-func (f *fakeMeta) lastQuery() url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[len(f.calls)-1].URL.Query()
+// lastQuery is the query of the last request f received.
+func lastQuery(f *providertest.Server) url.Values {
+	calls := f.Calls()
+	return calls[len(calls)-1].Query
 }
 
 // tokens hands out the test token.
@@ -124,7 +75,7 @@ func (c *clock) Add(d time.Duration) {
 // fixture is a service on a fresh database with one number and one outbound message.
 type fixture struct {
 	db    *store.DB
-	meta  *fakeMeta
+	meta  *providertest.Server
 	clock *clock
 	svc   *events.Service
 }
@@ -160,7 +111,7 @@ func newFixture(t *testing.T, db *store.DB, s setup) *fixture {
 	insertMessage(t, db, pnid, wamid, s.direction, "sent", "live", "{}")
 	f := &fixture{db: db, meta: newFakeMeta(t, s.script...), clock: &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}}
 	meta := provider.NewMeta(provider.MetaConfig{
-		BaseURL: f.meta.srv.URL, Version: s.version,
+		BaseURL: f.meta.URL, Version: s.version,
 		Retry: provider.RetryPolicy{MaxAttempts: 3, Sleep: func(context.Context, time.Duration) error { return nil }},
 	})
 	f.svc = events.New(events.Config{Store: db, Tokens: tokens{err: s.tokenErr}, Meta: meta, APIVersion: s.version,
@@ -212,8 +163,8 @@ func TestTimelineFetchesMergesAndCaches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.meta.count() != 2 {
-			t.Fatalf("%d calls to Meta, want 2 (history id, events)", f.meta.count())
+		if f.meta.Count() != 2 {
+			t.Fatalf("%d calls to Meta, want 2 (history id, events)", f.meta.Count())
 		}
 		if got := statuses(tl.Steps); got != "sent[api+webhook] delivered[api] read[api]" {
 			t.Fatalf("steps %s", got)
@@ -236,8 +187,8 @@ func TestTimelineFetchesMergesAndCaches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.meta.count() != 2 || !tl.FromCache {
-			t.Fatalf("cache miss within the TTL: %d calls, from cache %v", f.meta.count(), tl.FromCache)
+		if f.meta.Count() != 2 || !tl.FromCache {
+			t.Fatalf("cache miss within the TTL: %d calls, from cache %v", f.meta.Count(), tl.FromCache)
 		}
 		if got := statuses(tl.Steps); got != "delivered[api]" || tl.TotalSteps != 3 || tl.Status != "read" {
 			t.Fatalf("filtered steps %s of %d, status %s", got, tl.TotalSteps, tl.Status)
@@ -247,14 +198,14 @@ func TestTimelineFetchesMergesAndCaches(t *testing.T) {
 		if _, err := f.svc.Timeline(ctx, pnid, wamid, events.Options{Refresh: true}); err != nil {
 			t.Fatal(err)
 		}
-		if f.meta.count() != 4 {
-			t.Fatalf("%d calls after refresh, want 4", f.meta.count())
+		if f.meta.Count() != 4 {
+			t.Fatalf("%d calls after refresh, want 4", f.meta.Count())
 		}
 
 		// A new status webhook invalidates the cache.
 		f.clock.Add(10 * time.Second)
-		if _, err := f.svc.Timeline(ctx, pnid, wamid, events.Options{}); err != nil || f.meta.count() != 4 {
-			t.Fatalf("cached read: %v, %d calls", err, f.meta.count())
+		if _, err := f.svc.Timeline(ctx, pnid, wamid, events.Options{}); err != nil || f.meta.Count() != 4 {
+			t.Fatalf("cached read: %v, %d calls", err, f.meta.Count())
 		}
 		late := models.MessageEvent{PhoneNumberID: pnid, WAMID: wamid, Source: "webhook", EventKey: "read1761041190",
 			DeliveryStatus: "read", OccurrenceTS: 1761041190, CreatedAt: f.clock.Now()}
@@ -265,8 +216,8 @@ func TestTimelineFetchesMergesAndCaches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.meta.count() != 6 || tl.FromCache {
-			t.Fatalf("after a new webhook: %d calls, from cache %v; want 6, false", f.meta.count(), tl.FromCache)
+		if f.meta.Count() != 6 || tl.FromCache {
+			t.Fatalf("after a new webhook: %d calls, from cache %v; want 6, false", f.meta.Count(), tl.FromCache)
 		}
 		if got := statuses(tl.Steps); got != "sent[api+webhook] delivered[api] read[api+webhook]" {
 			t.Fatalf("steps %s", got)
@@ -275,8 +226,8 @@ func TestTimelineFetchesMergesAndCaches(t *testing.T) {
 		// After the TTL: asked again; the refetch does not duplicate stored events.
 		f.clock.Add(61 * time.Second)
 		tl, err = f.svc.Timeline(ctx, pnid, wamid, events.Options{})
-		if err != nil || f.meta.count() != 8 || len(tl.Steps) != 3 {
-			t.Fatalf("after the TTL: %v, %d calls, %d steps", err, f.meta.count(), len(tl.Steps))
+		if err != nil || f.meta.Count() != 8 || len(tl.Steps) != 3 {
+			t.Fatalf("after the TTL: %v, %d calls, %d steps", err, f.meta.Count(), len(tl.Steps))
 		}
 		all, err := db.MessageEvents(ctx, pnid, wamid)
 		if err != nil || len(all) != 5 {
@@ -287,7 +238,7 @@ func TestTimelineFetchesMergesAndCaches(t *testing.T) {
 
 func TestTimelineShowsMetaErrorsAsNotes(t *testing.T) {
 	graphErr := func(status, code, sub int, typ, msg string) answer {
-		return answer{status, fmt.Sprintf(`{"error":{"message":%q,"type":%q,"code":%d,"error_subcode":%d,"fbtrace_id":"AbCdEf"}}`, msg, typ, code, sub)}
+		return answer{Status: status, Body: fmt.Sprintf(`{"error":{"message":%q,"type":%q,"code":%d,"error_subcode":%d,"fbtrace_id":"AbCdEf"}}`, msg, typ, code, sub)}
 	}
 	cases := []struct {
 		name     string
@@ -301,9 +252,9 @@ func TestTimelineShowsMetaErrorsAsNotes(t *testing.T) {
 			"access token has expired or is invalid", 1},
 		{"403 no permission", []answer{graphErr(403, 200, 1349174, "OAuthException", "no permission for this resource")},
 			"no permission to read this message's delivery history", 1},
-		{"400 bad filter", []answer{{200, `{"data":[{"id":"` + historyID + `"}]}`}, graphErr(400, 100, 0, "OAuthException", "invalid status filter")},
+		{"400 bad filter", []answer{{Status: 200, Body: `{"data":[{"id":"` + historyID + `"}]}`}, graphErr(400, 100, 0, "OAuthException", "invalid status filter")},
 			"status filter is not valid", 2},
-		{"422 fields unavailable", []answer{{200, `{"data":[{"id":"` + historyID + `"}]}`}, graphErr(422, 100, 0, "GraphMethodException", "requested fields not available")},
+		{"422 fields unavailable", []answer{{Status: 200, Body: `{"data":[{"id":"` + historyID + `"}]}`}, graphErr(422, 100, 0, "GraphMethodException", "requested fields not available")},
 			"cannot return the requested fields", 2},
 		{"429 until the retries run out", []answer{graphErr(429, 4, 2446079, "OAuthException", "Application request limit reached"),
 			graphErr(429, 4, 2446079, "OAuthException", "Application request limit reached"),
@@ -325,8 +276,8 @@ func TestTimelineShowsMetaErrorsAsNotes(t *testing.T) {
 			if strings.Contains(tl.Note, token) {
 				t.Fatal("note holds the token")
 			}
-			if f.meta.count() != tc.calls {
-				t.Fatalf("%d calls, want %d", f.meta.count(), tc.calls)
+			if f.meta.Count() != tc.calls {
+				t.Fatalf("%d calls, want %d", f.meta.Count(), tc.calls)
 			}
 			fetch, err := db.MessageEventFetch(ctx, pnid, wamid)
 			if err != nil || fetch.ErrorMessage != tl.Note || fetch.ErrorCode == 0 {
@@ -334,8 +285,8 @@ func TestTimelineShowsMetaErrorsAsNotes(t *testing.T) {
 			}
 			// The error is cached like an answer: within the TTL Meta is not asked again.
 			again, err := f.svc.Timeline(ctx, pnid, wamid, events.Options{})
-			if err != nil || again.Note != tl.Note || !again.Problem || !again.FromCache || f.meta.count() != tc.calls {
-				t.Fatalf("second read: %+v, %v, %d calls", again, err, f.meta.count())
+			if err != nil || again.Note != tl.Note || !again.Problem || !again.FromCache || f.meta.Count() != tc.calls {
+				t.Fatalf("second read: %+v, %v, %d calls", again, err, f.meta.Count())
 			}
 		})
 	}
@@ -343,14 +294,14 @@ func TestTimelineShowsMetaErrorsAsNotes(t *testing.T) {
 
 func TestTimelineRetries429ThenSucceeds(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
-	limit := answer{429, `{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"error_subcode":2446079,"is_transient":true}}`}
+	limit := answer{Status: 429, Body: `{"error":{"message":"Application request limit reached","type":"OAuthException","code":4,"error_subcode":2446079,"is_transient":true}}`}
 	f := newFixture(t, db, setup{script: []answer{limit}})
 	tl, err := f.svc.Timeline(context.Background(), pnid, wamid, events.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tl.Note != "" || len(tl.Steps) != 3 || f.meta.count() != 3 {
-		t.Fatalf("note %q, %d steps, %d calls; want no note, 3 steps, 3 calls", tl.Note, len(tl.Steps), f.meta.count())
+	if tl.Note != "" || len(tl.Steps) != 3 || f.meta.Count() != 3 {
+		t.Fatalf("note %q, %d steps, %d calls; want no note, 3 steps, 3 calls", tl.Note, len(tl.Steps), f.meta.Count())
 	}
 }
 
@@ -372,7 +323,7 @@ func TestTimelinePassesTheFilterToMeta(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q := f.meta.lastQuery()
+			q := lastQuery(f.meta)
 			for _, p := range []string{"delivery_status", "status_filter"} {
 				want := ""
 				if p == tc.param {
@@ -403,8 +354,8 @@ func TestTimelineWithoutMeta(t *testing.T) {
 	t.Run("positus number", func(t *testing.T) {
 		f := newFixture(t, storetest.Open(t, store.SQLite), setup{provider: models.ProviderPositus})
 		tl, err := f.svc.Timeline(ctx, pnid, wamid, events.Options{})
-		if err != nil || !strings.Contains(tl.Note, "not available for Positus numbers") || tl.Problem || f.meta.count() != 0 {
-			t.Fatalf("%+v, %v, %d calls", tl, err, f.meta.count())
+		if err != nil || !strings.Contains(tl.Note, "not available for Positus numbers") || tl.Problem || f.meta.Count() != 0 {
+			t.Fatalf("%+v, %v, %d calls", tl, err, f.meta.Count())
 		}
 		if tl.Status != "sent" {
 			t.Fatalf("status %q, want the stored sent", tl.Status)
@@ -413,15 +364,15 @@ func TestTimelineWithoutMeta(t *testing.T) {
 	t.Run("inbound message", func(t *testing.T) {
 		f := newFixture(t, storetest.Open(t, store.SQLite), setup{direction: models.DirectionInbound})
 		tl, err := f.svc.Timeline(ctx, pnid, wamid, events.Options{})
-		if err != nil || !strings.Contains(tl.Note, "only for messages the business sent") || tl.Status != "" || f.meta.count() != 0 {
-			t.Fatalf("%+v, %v, %d calls", tl, err, f.meta.count())
+		if err != nil || !strings.Contains(tl.Note, "only for messages the business sent") || tl.Status != "" || f.meta.Count() != 0 {
+			t.Fatalf("%+v, %v, %d calls", tl, err, f.meta.Count())
 		}
 	})
 	t.Run("unreadable token", func(t *testing.T) {
 		f := newFixture(t, storetest.Open(t, store.SQLite), setup{tokenErr: apperr.New(apperr.Internal, "The stored access token cannot be read.")})
 		tl, err := f.svc.Timeline(ctx, pnid, wamid, events.Options{})
-		if err != nil || tl.Note != "The stored access token cannot be read." || !tl.Problem || f.meta.count() != 0 {
-			t.Fatalf("%+v, %v, %d calls", tl, err, f.meta.count())
+		if err != nil || tl.Note != "The stored access token cannot be read." || !tl.Problem || f.meta.Count() != 0 {
+			t.Fatalf("%+v, %v, %d calls", tl, err, f.meta.Count())
 		}
 	})
 	t.Run("imported message keeps its snapshot", func(t *testing.T) {
@@ -454,7 +405,7 @@ func TestTimelineRefusesUnknownMessageAndBadFilter(t *testing.T) {
 	if !apperr.Is(err, apperr.Invalid) {
 		t.Fatalf("no number: %v, want Invalid", err)
 	}
-	if f.meta.count() != 0 {
-		t.Fatalf("%d calls to Meta for refused requests", f.meta.count())
+	if f.meta.Count() != 0 {
+		t.Fatalf("%d calls to Meta for refused requests", f.meta.Count())
 	}
 }

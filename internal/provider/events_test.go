@@ -14,9 +14,9 @@ const historyID = "5550192837465011"
 func TestMessageHistoryIDs(t *testing.T) {
 	wamid := "wamid.HBgNNTUxMTkxMjM0NTY3OBUCABIYFjNFQjBBMUIyQzNENEU1RjYwNzA4AA=="
 	f := newFake(t,
-		reply{body: `{"data":[{"id":"5550192837465011","message_id":"` + wamid + `"},{"id":"999","message_id":"wamid.other"}],` +
+		reply{Body: `{"data":[{"id":"5550192837465011","message_id":"` + wamid + `"},{"id":"999","message_id":"wamid.other"}],` +
 			`"paging":{"cursors":{"after":"C1"},"next":"https://graph.facebook.com/next?access_token=leak"}}`},
-		reply{body: `{"data":[{"id":"5550192837465012","message_id":"` + wamid + `"},{"id":"5550192837465011","message_id":"` + wamid + `"}],"paging":{"cursors":{"after":"C2"}}}`},
+		reply{Body: `{"data":[{"id":"5550192837465012","message_id":"` + wamid + `"},{"id":"5550192837465011","message_id":"` + wamid + `"}],"paging":{"cursors":{"after":"C2"}}}`},
 	)
 	ids, err := newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil).MessageHistoryIDs(context.Background(), metaNumber(), wamid)
 	if err != nil {
@@ -30,21 +30,21 @@ func TestMessageHistoryIDs(t *testing.T) {
 		t.Fatalf("calls = %d, want 2", len(calls))
 	}
 	for i, c := range calls {
-		if c.method != "GET" || c.path != "/v25.0/623400011122233/message_history" {
-			t.Errorf("call %d = %s %s", i, c.method, c.path)
+		if c.Method != "GET" || c.Path != "/v25.0/623400011122233/message_history" {
+			t.Errorf("call %d = %s %s", i, c.Method, c.Path)
 		}
-		if c.query.Get("message_id") != wamid || c.query.Get("fields") != "id,message_id" {
-			t.Errorf("call %d query = %v", i, c.query)
+		if c.Query.Get("message_id") != wamid || c.Query.Get("fields") != "id,message_id" {
+			t.Errorf("call %d query = %v", i, c.Query)
 		}
-		if c.auth != "Bearer "+testToken || c.body != "" {
-			t.Errorf("call %d auth = %q body = %q", i, c.auth, c.body)
+		if c.Auth != "Bearer "+testToken || c.Body != "" {
+			t.Errorf("call %d auth = %q body = %q", i, c.Auth, c.Body)
 		}
 	}
-	if calls[0].query.Has("after") || calls[1].query.Get("after") != "C1" {
-		t.Errorf("after cursors = %q, %q; want none, C1", calls[0].query.Get("after"), calls[1].query.Get("after"))
+	if calls[0].Query.Has("after") || calls[1].Query.Get("after") != "C1" {
+		t.Errorf("after cursors = %q, %q; want none, C1", calls[0].Query.Get("after"), calls[1].Query.Get("after"))
 	}
-	if strings.Contains(calls[1].rawQuery, "leak") {
-		t.Errorf("the client followed paging.next: %q", calls[1].rawQuery)
+	if strings.Contains(calls[1].RawQuery, "leak") {
+		t.Errorf("the client followed paging.next: %q", calls[1].RawQuery)
 	}
 }
 
@@ -55,7 +55,7 @@ func TestMessageEventsPages(t *testing.T) {
 		`"paging":{"cursors":{"before":"P2A","after":"P2A"},"next":"https://graph.facebook.com/v25.0/x/events?after=P2A"}}`
 	page3 := `{"data":[{"cursor":"P3A","node":{"id":"7301928374650015","delivery_status":"READ","occurrence_timestamp":1761041300}}],` +
 		`"paging":{"cursors":{"before":"P3A","after":"P3A"}}}`
-	f := newFake(t, reply{body: page1}, reply{body: page2}, reply{body: page3})
+	f := newFake(t, reply{Body: page1}, reply{Body: page2}, reply{Body: page3})
 	events, err := newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil).MessageEvents(context.Background(), metaNumber(), historyID, EventsQuery{Limit: 3})
 	if err != nil {
 		t.Fatalf("MessageEvents: %v", err)
@@ -80,13 +80,13 @@ func TestMessageEventsPages(t *testing.T) {
 	if len(calls) != 3 {
 		t.Fatalf("calls = %d, want 3", len(calls))
 	}
-	afters := []string{calls[0].query.Get("after"), calls[1].query.Get("after"), calls[2].query.Get("after")}
+	afters := []string{calls[0].Query.Get("after"), calls[1].Query.Get("after"), calls[2].Query.Get("after")}
 	if fmt.Sprint(afters) != "[ QVFIUkZAxWjNhTnB0Z3lGN2NS P2A]" {
 		t.Errorf("after cursors = %q", afters)
 	}
 	for i, c := range calls {
-		if c.method != "GET" || c.path != "/v25.0/"+historyID+"/events" || c.query.Get("limit") != "3" {
-			t.Errorf("call %d = %s %s limit=%q", i, c.method, c.path, c.query.Get("limit"))
+		if c.Method != "GET" || c.Path != "/v25.0/"+historyID+"/events" || c.Query.Get("limit") != "3" {
+			t.Errorf("call %d = %s %s limit=%q", i, c.Method, c.Path, c.Query.Get("limit"))
 		}
 	}
 }
@@ -94,7 +94,7 @@ func TestMessageEventsPages(t *testing.T) {
 func TestMessageEventsStopsOnLoops(t *testing.T) {
 	node := `{"cursor":"X","node":{"id":"E%d","delivery_status":"SENT","occurrence_timestamp":1}}`
 	t.Run("repeated cursor", func(t *testing.T) {
-		same := reply{body: `{"data":[` + fmt.Sprintf(node, 1) + `],"paging":{"cursors":{"after":"SAME"},"next":"n"}}`}
+		same := reply{Body: `{"data":[` + fmt.Sprintf(node, 1) + `],"paging":{"cursors":{"after":"SAME"},"next":"n"}}`}
 		f := newFake(t, same)
 		events, err := newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil).MessageEvents(context.Background(), metaNumber(), historyID, EventsQuery{})
 		if err != nil {
@@ -110,10 +110,10 @@ func TestMessageEventsStopsOnLoops(t *testing.T) {
 	t.Run("page limit", func(t *testing.T) {
 		var replies []reply
 		for i := range 10 {
-			replies = append(replies, reply{body: `{"data":[` + fmt.Sprintf(node, i) + `],"paging":{"cursors":{"after":"C` + fmt.Sprint(i) + `"},"next":"n"}}`})
+			replies = append(replies, reply{Body: `{"data":[` + fmt.Sprintf(node, i) + `],"paging":{"cursors":{"after":"C` + fmt.Sprint(i) + `"},"next":"n"}}`})
 		}
 		f := newFake(t, replies...)
-		m := NewMeta(MetaConfig{BaseURL: f.srv.URL, Version: "v25.0", Retry: testPolicy(&sleeper{}), MaxPages: 4})
+		m := NewMeta(MetaConfig{BaseURL: f.URL, Version: "v25.0", Retry: testPolicy(&sleeper{}), MaxPages: 4})
 		events, err := m.MessageEvents(context.Background(), metaNumber(), historyID, EventsQuery{})
 		if err != nil {
 			t.Fatalf("MessageEvents: %v", err)
@@ -144,29 +144,29 @@ func TestMessageEventsParametersByVersion(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.version+"/"+string(tc.status), func(t *testing.T) {
-			f := newFake(t, reply{body: `{"data":[]}`})
+			f := newFake(t, reply{Body: `{"data":[]}`})
 			m := newTestMeta(f, tc.version, testPolicy(&sleeper{}), nil)
 			if _, err := m.MessageEvents(context.Background(), metaNumber(), historyID, EventsQuery{Status: tc.status}); err != nil {
 				t.Fatalf("MessageEvents: %v", err)
 			}
 			c := f.Calls()[0]
-			if c.path != "/"+tc.version+"/"+historyID+"/events" {
-				t.Errorf("path = %q", c.path)
+			if c.Path != "/"+tc.version+"/"+historyID+"/events" {
+				t.Errorf("path = %q", c.Path)
 			}
-			if tc.wantParam != "" && c.query.Get(tc.wantParam) != string(tc.status) {
-				t.Errorf("%s = %q, want %q (query %s)", tc.wantParam, c.query.Get(tc.wantParam), tc.status, c.rawQuery)
+			if tc.wantParam != "" && c.Query.Get(tc.wantParam) != string(tc.status) {
+				t.Errorf("%s = %q, want %q (query %s)", tc.wantParam, c.Query.Get(tc.wantParam), tc.status, c.RawQuery)
 			}
-			if tc.wantParam == "" && (c.query.Has("status_filter") || c.query.Has("delivery_status")) {
-				t.Errorf("a status filter was sent without one asked: %s", c.rawQuery)
+			if tc.wantParam == "" && (c.Query.Has("status_filter") || c.Query.Has("delivery_status")) {
+				t.Errorf("a status filter was sent without one asked: %s", c.RawQuery)
 			}
-			if c.query.Has(tc.notParam) {
-				t.Errorf("%s sent on %s: %s", tc.notParam, tc.version, c.rawQuery)
+			if c.Query.Has(tc.notParam) {
+				t.Errorf("%s sent on %s: %s", tc.notParam, tc.version, c.RawQuery)
 			}
-			if c.query.Get("fields") != tc.wantFields {
-				t.Errorf("fields = %q, want %q", c.query.Get("fields"), tc.wantFields)
+			if c.Query.Get("fields") != tc.wantFields {
+				t.Errorf("fields = %q, want %q", c.Query.Get("fields"), tc.wantFields)
 			}
-			if c.query.Get("limit") != "100" {
-				t.Errorf("limit = %q, want the default 100", c.query.Get("limit"))
+			if c.Query.Get("limit") != "100" {
+				t.Errorf("limit = %q, want the default 100", c.Query.Get("limit"))
 			}
 		})
 	}
@@ -182,7 +182,7 @@ func TestStatusFilterParam(t *testing.T) {
 
 func TestMessageEventsLimitOutOfRange(t *testing.T) {
 	for _, limit := range []int{-1, 101} {
-		f := newFake(t, reply{body: `{"data":[]}`})
+		f := newFake(t, reply{Body: `{"data":[]}`})
 		_, err := newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil).MessageEvents(context.Background(), metaNumber(), historyID, EventsQuery{Limit: limit})
 		if err == nil || !strings.Contains(err.Error(), "outside 1-100") {
 			t.Errorf("limit %d: error = %v", limit, err)
@@ -194,7 +194,7 @@ func TestMessageEventsLimitOutOfRange(t *testing.T) {
 }
 
 func TestUnknownEnumValuesKept(t *testing.T) {
-	f := newFake(t, reply{body: `{"data":[{"cursor":"c","node":{"id":"E1","delivery_status":"PLAYED","occurrence_timestamp":1761040234,"webhook_update_state":"QUEUED"}},` +
+	f := newFake(t, reply{Body: `{"data":[{"cursor":"c","node":{"id":"E1","delivery_status":"PLAYED","occurrence_timestamp":1761040234,"webhook_update_state":"QUEUED"}},` +
 		`{"cursor":"d","node":{"id":"E2","delivery_status":"read","occurrence_timestamp":1761040235}}]}`})
 	events, err := newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil).MessageEvents(context.Background(), metaNumber(), historyID, EventsQuery{})
 	if err != nil {
@@ -240,7 +240,7 @@ func TestEventsErrorStatuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
-			f := newFake(t, reply{status: tc.status, body: tc.body})
+			f := newFake(t, reply{Status: tc.status, Body: tc.body})
 			s := &sleeper{}
 			p := testPolicy(s)
 			p.MaxAttempts = 3
@@ -268,10 +268,10 @@ func TestEventsErrorStatuses(t *testing.T) {
 
 func TestEventsRateLimitThenSuccess(t *testing.T) {
 	f := newFake(t,
-		reply{status: 429, body: testdata(t, "graph-error-429.json"), header: map[string]string{
+		reply{Status: 429, Body: testdata(t, "graph-error-429.json"), Header: map[string]string{
 			"X-Business-Use-Case-Usage": `{"810023456789012":[{"type":"whatsapp","call_count":100,"total_cputime":4,"total_time":5,"estimated_time_to_regain_access":1}]}`}},
-		reply{body: testdata(t, "message-history-events-200.json")},
-		reply{body: `{"data":[]}`},
+		reply{Body: testdata(t, "message-history-events-200.json")},
+		reply{Body: `{"data":[]}`},
 	)
 	s := &sleeper{}
 	events, err := newTestMeta(f, "v23.0", testPolicy(s), nil).MessageEvents(context.Background(), metaNumber(), historyID, EventsQuery{})

@@ -108,12 +108,12 @@ func TestTokenNeverInErrorsOrLogs(t *testing.T) {
 		events  bool
 		attempt time.Duration
 	}{
-		{"graph error echoing the token", []reply{{status: 500, body: echo}}, false, 0},
-		{"non-JSON body echoing the token", []reply{{status: 502, body: "upstream saw Authorization: Bearer " + testToken}}, false, 0},
-		{"positus-style body echoing the token", []reply{{status: 500, body: `{"message":"bad ` + testToken + `"}`}}, false, 0},
-		{"events error echoing the token", []reply{{status: 500, body: echo}}, true, 0},
-		{"timeouts", []reply{{delay: time.Second}}, false, 10 * time.Millisecond},
-		{"dropped connections", []reply{{hangUp: true}}, true, 0},
+		{"graph error echoing the token", []reply{{Status: 500, Body: echo}}, false, 0},
+		{"non-JSON body echoing the token", []reply{{Status: 502, Body: "upstream saw Authorization: Bearer " + testToken}}, false, 0},
+		{"positus-style body echoing the token", []reply{{Status: 500, Body: `{"message":"bad ` + testToken + `"}`}}, false, 0},
+		{"events error echoing the token", []reply{{Status: 500, Body: echo}}, true, 0},
+		{"timeouts", []reply{{Delay: time.Second}}, false, 10 * time.Millisecond},
+		{"dropped connections", []reply{{HangUp: true}}, true, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,7 +39,7 @@ func TestRequestSyncSuccess(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake(t, reply{status: 200, body: tc.answer})
+			f := newFake(t, reply{Status: 200, Body: tc.answer})
 			s := &sleeper{}
 			var client SyncRequester
 			n := metaNumber()
@@ -61,18 +61,18 @@ func TestRequestSyncSuccess(t *testing.T) {
 				t.Fatalf("calls = %d, want 1", len(calls))
 			}
 			c := calls[0]
-			if c.method != http.MethodPost || c.path != tc.wantPath {
-				t.Errorf("request = %s %s, want POST %s", c.method, c.path, tc.wantPath)
+			if c.Method != http.MethodPost || c.Path != tc.wantPath {
+				t.Errorf("request = %s %s, want POST %s", c.Method, c.Path, tc.wantPath)
 			}
-			if c.auth != "Bearer "+testToken {
-				t.Errorf("Authorization = %q", c.auth)
+			if c.Auth != "Bearer "+testToken {
+				t.Errorf("Authorization = %q", c.Auth)
 			}
-			if c.accept != "application/json" || c.ctype != "application/json" {
-				t.Errorf("Accept = %q, Content-Type = %q, want application/json", c.accept, c.ctype)
+			if c.Accept != "application/json" || c.ContentType != "application/json" {
+				t.Errorf("Accept = %q, Content-Type = %q, want application/json", c.Accept, c.ContentType)
 			}
 			var body map[string]string
-			if err := json.Unmarshal([]byte(c.body), &body); err != nil {
-				t.Fatalf("body %q is not a JSON object of strings: %v", c.body, err)
+			if err := json.Unmarshal([]byte(c.Body), &body); err != nil {
+				t.Fatalf("body %q is not a JSON object of strings: %v", c.Body, err)
 			}
 			if len(body) != len(tc.wantBody) {
 				t.Errorf("body = %v, want %v", body, tc.wantBody)
@@ -90,45 +90,45 @@ func TestRequestSyncSuccess(t *testing.T) {
 }
 
 func TestPositusBaseURLWithV2(t *testing.T) {
-	f := newFake(t, reply{body: `{}`})
-	p := NewPositus(PositusConfig{BaseURL: f.srv.URL + "/v2/", Retry: testPolicy(&sleeper{})})
+	f := newFake(t, reply{Body: `{}`})
+	p := NewPositus(PositusConfig{BaseURL: f.URL + "/v2/", Retry: testPolicy(&sleeper{})})
 	if _, err := p.RequestSync(context.Background(), positusNumber(), SyncContacts); err != nil {
 		t.Fatalf("RequestSync: %v", err)
 	}
-	if got := f.Calls()[0].path; got != "/v2/whatsapp/numbers/3f1c2b7e-9a4d-4c1e-8b2a-5d6e7f809a1b/onboarding-smb-app/sync-contacts" {
+	if got := f.Calls()[0].Path; got != "/v2/whatsapp/numbers/3f1c2b7e-9a4d-4c1e-8b2a-5d6e7f809a1b/onboarding-smb-app/sync-contacts" {
 		t.Errorf("path = %q", got)
 	}
 }
 
 func TestRequestSyncRetriesTransient(t *testing.T) {
 	err429 := testdata(t, "graph-error-429.json")
-	ok := reply{status: 200, body: `{"messaging_product":"whatsapp","request_id":"RQ-9"}`}
+	ok := reply{Status: 200, Body: `{"messaging_product":"whatsapp","request_id":"RQ-9"}`}
 	tests := []struct {
 		name      string
 		positus   bool
 		replies   []reply
 		wantWaits []time.Duration // rand is 0.5: jitter before retry n is 0.5 s * 2^(n-1)
 	}{
-		{"429 with Retry-After", false, []reply{{status: 429, body: err429, header: map[string]string{"Retry-After": "7"}}, ok},
+		{"429 with Retry-After", false, []reply{{Status: 429, Body: err429, Header: map[string]string{"Retry-After": "7"}}, ok},
 			[]time.Duration{7 * time.Second}},
-		{"429 Retry-After below the jitter", false, []reply{{status: 429, body: err429, header: map[string]string{"Retry-After": "0"}}, ok},
+		{"429 Retry-After below the jitter", false, []reply{{Status: 429, Body: err429, Header: map[string]string{"Retry-After": "0"}}, ok},
 			[]time.Duration{500 * time.Millisecond}},
-		{"429 with business use case usage, max of all entries", false, []reply{{status: 429, body: err429, header: map[string]string{
+		{"429 with business use case usage, max of all entries", false, []reply{{Status: 429, Body: err429, Header: map[string]string{
 			"X-Business-Use-Case-Usage": `{"810023456789012":[{"type":"whatsapp","call_count":100,"estimated_time_to_regain_access":2}],"99":[{"type":"whatsapp","estimated_time_to_regain_access":3}]}`,
 		}}, ok}, []time.Duration{3 * time.Minute}},
-		{"usage header beyond the cap is capped", false, []reply{{status: 429, body: err429, header: map[string]string{
+		{"usage header beyond the cap is capped", false, []reply{{Status: 429, Body: err429, Header: map[string]string{
 			"X-Business-Use-Case-Usage": `{"1":[{"estimated_time_to_regain_access":60}]}`, "Retry-After": "30",
 		}}, ok}, []time.Duration{5 * time.Minute}},
-		{"500 twice then 200", false, []reply{{status: 500, body: `{"error":{"message":"unexpected error","type":"GraphMethodException","code":2,"is_transient":true}}`},
-			{status: 503, body: `Service Unavailable`}, ok}, []time.Duration{500 * time.Millisecond, time.Second}},
-		{"is_transient with an unlisted code", false, []reply{{status: 400, body: `{"error":{"message":"try again","type":"OAuthException","code":9999,"is_transient":true}}`}, ok},
+		{"500 twice then 200", false, []reply{{Status: 500, Body: `{"error":{"message":"unexpected error","type":"GraphMethodException","code":2,"is_transient":true}}`},
+			{Status: 503, Body: `Service Unavailable`}, ok}, []time.Duration{500 * time.Millisecond, time.Second}},
+		{"is_transient with an unlisted code", false, []reply{{Status: 400, Body: `{"error":{"message":"try again","type":"OAuthException","code":9999,"is_transient":true}}`}, ok},
 			[]time.Duration{500 * time.Millisecond}},
-		{"code 131000 on a 400", false, []reply{{status: 400, body: `{"error":{"message":"Something went wrong","code":131000}}`}, ok},
+		{"code 131000 on a 400", false, []reply{{Status: 400, Body: `{"error":{"message":"Something went wrong","code":131000}}`}, ok},
 			[]time.Duration{500 * time.Millisecond}},
-		{"connection dropped", false, []reply{{hangUp: true}, ok}, []time.Duration{500 * time.Millisecond}},
-		{"positus 429 then 200", true, []reply{{status: 429, body: `{"message":"Too Many Attempts."}`, header: map[string]string{"Retry-After": "12"}}, ok},
+		{"connection dropped", false, []reply{{HangUp: true}, ok}, []time.Duration{500 * time.Millisecond}},
+		{"positus 429 then 200", true, []reply{{Status: 429, Body: `{"message":"Too Many Attempts."}`, Header: map[string]string{"Retry-After": "12"}}, ok},
 			[]time.Duration{12 * time.Second}},
-		{"positus 502 then 200", true, []reply{{status: 502, body: `<html>bad gateway</html>`}, ok},
+		{"positus 502 then 200", true, []reply{{Status: 502, Body: `<html>bad gateway</html>`}, ok},
 			[]time.Duration{500 * time.Millisecond}},
 	}
 	for _, tc := range tests {
@@ -154,8 +154,8 @@ func TestRequestSyncRetriesTransient(t *testing.T) {
 				t.Errorf("waits = %v, want %v", got, tc.wantWaits)
 			}
 			for i, c := range f.Calls() {
-				if c.auth != "Bearer "+testToken {
-					t.Errorf("call %d Authorization = %q", i, c.auth)
+				if c.Auth != "Bearer "+testToken {
+					t.Errorf("call %d Authorization = %q", i, c.Auth)
 				}
 			}
 		})
@@ -163,7 +163,7 @@ func TestRequestSyncRetriesTransient(t *testing.T) {
 }
 
 func TestRequestSyncGivesUpAfterMaxAttempts(t *testing.T) {
-	f := newFake(t, reply{status: 500, body: `{"error":{"message":"unexpected error","code":2,"is_transient":true,"fbtrace_id":"T1"}}`})
+	f := newFake(t, reply{Status: 500, Body: `{"error":{"message":"unexpected error","code":2,"is_transient":true,"fbtrace_id":"T1"}}`})
 	s := &sleeper{}
 	p := testPolicy(s)
 	p.MaxAttempts = 4
@@ -208,7 +208,7 @@ func TestRequestSyncPermanentErrorsNotRetried(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake(t, reply{status: tc.status, body: tc.body}, reply{status: 200, body: `{"request_id":"never"}`})
+			f := newFake(t, reply{Status: tc.status, Body: tc.body}, reply{Status: 200, Body: `{"request_id":"never"}`})
 			s := &sleeper{}
 			_, err := newTestMeta(f, "v25.0", testPolicy(s), nil).RequestSync(context.Background(), metaNumber(), SyncHistory)
 			var ge *GraphAPIError
@@ -256,7 +256,7 @@ func TestErrorDetailsDecoded(t *testing.T) {
 
 func TestNonJSONErrorBody(t *testing.T) {
 	page := "<html><head><title>502 Bad Gateway</title></head>\n<body>" + strings.Repeat("nginx upstream error ", 100) + "</body></html>"
-	f := newFake(t, reply{status: 502, body: page, header: map[string]string{"Content-Type": "text/html"}})
+	f := newFake(t, reply{Status: 502, Body: page, Header: map[string]string{"Content-Type": "text/html"}})
 	p := testPolicy(&sleeper{})
 	p.MaxAttempts = 1
 	_, err := newTestMeta(f, "v25.0", p, nil).RequestSync(context.Background(), metaNumber(), SyncHistory)
@@ -283,7 +283,7 @@ func TestNonJSONErrorBody(t *testing.T) {
 
 func TestAttemptTimeout(t *testing.T) {
 	t.Run("slow first attempt is retried", func(t *testing.T) {
-		f := newFake(t, reply{delay: time.Second, body: `{"request_id":"late"}`}, reply{body: `{"request_id":"RQ-fast"}`})
+		f := newFake(t, reply{Delay: time.Second, Body: `{"request_id":"late"}`}, reply{Body: `{"request_id":"RQ-fast"}`})
 		s := &sleeper{}
 		p := testPolicy(s)
 		p.AttemptTimeout = 30 * time.Millisecond
@@ -299,7 +299,7 @@ func TestAttemptTimeout(t *testing.T) {
 		}
 	})
 	t.Run("every attempt too slow", func(t *testing.T) {
-		f := newFake(t, reply{delay: time.Second, body: `{}`})
+		f := newFake(t, reply{Delay: time.Second, Body: `{}`})
 		p := testPolicy(&sleeper{})
 		p.AttemptTimeout = 20 * time.Millisecond
 		p.MaxAttempts = 3
@@ -322,7 +322,7 @@ func TestAttemptTimeout(t *testing.T) {
 
 func TestContextCancellation(t *testing.T) {
 	t.Run("cancelled before the call", func(t *testing.T) {
-		f := newFake(t, reply{body: `{}`})
+		f := newFake(t, reply{Body: `{}`})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil).RequestSync(ctx, metaNumber(), SyncHistory)
@@ -334,7 +334,7 @@ func TestContextCancellation(t *testing.T) {
 		}
 	})
 	t.Run("cancelled during the back-off", func(t *testing.T) {
-		f := newFake(t, reply{status: 503, body: `{"error":{"message":"down","code":2}}`}, reply{body: `{"request_id":"never"}`})
+		f := newFake(t, reply{Status: 503, Body: `{"error":{"message":"down","code":2}}`}, reply{Body: `{"request_id":"never"}`})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		s := &sleeper{onCall: cancel}
@@ -351,7 +351,7 @@ func TestContextCancellation(t *testing.T) {
 		}
 	})
 	t.Run("cancelled during the call", func(t *testing.T) {
-		f := newFake(t, reply{delay: time.Second, body: `{}`})
+		f := newFake(t, reply{Delay: time.Second, Body: `{}`})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
 		_, err := newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil).RequestSync(ctx, metaNumber(), SyncHistory)
@@ -363,7 +363,7 @@ func TestContextCancellation(t *testing.T) {
 		}
 	})
 	t.Run("deadline before the next attempt", func(t *testing.T) {
-		f := newFake(t, reply{status: 429, body: testdata(t, "graph-error-429.json"), header: map[string]string{"Retry-After": "60"}}, reply{body: `{}`})
+		f := newFake(t, reply{Status: 429, Body: testdata(t, "graph-error-429.json"), Header: map[string]string{"Retry-After": "60"}}, reply{Body: `{}`})
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s := &sleeper{}
@@ -401,7 +401,7 @@ func TestInvalidInputMakesNoCall(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake(t, reply{body: `{}`})
+			f := newFake(t, reply{Body: `{}`})
 			var c SyncRequester = newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil)
 			if tc.positus {
 				c = newTestPositus(f, testPolicy(&sleeper{}), nil)
@@ -418,14 +418,14 @@ func TestInvalidInputMakesNoCall(t *testing.T) {
 }
 
 func TestIDsAreEscapedInPaths(t *testing.T) {
-	f := newFake(t, reply{body: `{"request_id":"x"}`})
+	f := newFake(t, reply{Body: `{"request_id":"x"}`})
 	n := Number{PhoneNumberID: "12/smb_app_data?x=1", AccessToken: testToken}
 	if _, err := newTestMeta(f, "v25.0", testPolicy(&sleeper{}), nil).RequestSync(context.Background(), n, SyncHistory); err != nil {
 		t.Fatalf("RequestSync: %v", err)
 	}
 	c := f.Calls()[0]
-	if c.path != "/v25.0/12/smb_app_data?x=1/smb_app_data" || c.rawQuery != "" {
-		t.Errorf("path = %q, query = %q; the id was not escaped", c.path, c.rawQuery)
+	if c.Path != "/v25.0/12/smb_app_data?x=1/smb_app_data" || c.RawQuery != "" {
+		t.Errorf("path = %q, query = %q; the id was not escaped", c.Path, c.RawQuery)
 	}
 }
 

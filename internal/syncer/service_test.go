@@ -2,11 +2,7 @@ package syncer_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +10,7 @@ import (
 
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/provider"
+	"coexhistory/internal/provider/providertest"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/secrets"
 	"coexhistory/internal/store"
@@ -22,82 +19,32 @@ import (
 	"coexhistory/models"
 )
 
-// reply is one scripted answer of the fake upstream.
-type reply struct {
-	status int
-	body   string
-	delay  time.Duration
-}
+type reply = providertest.Reply
 
-func ok(id string) reply {
-	return reply{200, `{"messaging_product":"whatsapp","request_id":"` + id + `"}`, 0}
-}
+func ok(id string) reply { return providertest.Accepted(id) }
 
 func graphErr(status, code int, transient bool) reply {
-	return reply{status, fmt.Sprintf(`{"error":{"message":"m","type":"OAuthException","code":%d,"is_transient":%v,"fbtrace_id":"TRACE"}}`, code, transient), 0}
+	return reply{Status: status, Body: fmt.Sprintf(`{"error":{"message":"m","type":"OAuthException","code":%d,"is_transient":%v,"fbtrace_id":"TRACE"}}`, code, transient)}
 }
 
-// upstream is a fake Graph API / Positus: per sync step, a script of replies (the last one
-// repeats), and a record of the calls.
-type upstream struct {
-	t       *testing.T
-	srv     *httptest.Server
-	mu      sync.Mutex
-	scripts map[string][]reply // by step: "smb_app_state_sync" or "history"
-	calls   []string           // "step path auth"
-}
+// upstream is the fake Graph API / Positus with a script of replies per sync step.
+type upstream struct{ *providertest.Server }
 
-func newUpstream(t *testing.T, scripts map[string][]reply) *upstream {
-	u := &upstream{t: t, scripts: scripts}
-	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
-	t.Cleanup(u.srv.Close)
+func newUpstream(t *testing.T, scripts map[providertest.Route][]reply) *upstream {
+	u := &upstream{providertest.New(t)}
+	for step, replies := range scripts {
+		u.Script(step, replies...)
+	}
 	return u
 }
 
-func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
-	step := ""
-	switch {
-	case strings.HasSuffix(r.URL.Path, "/smb_app_data"):
-		var body struct {
-			SyncType string `json:"sync_type"`
-		}
-		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &body)
-		step = body.SyncType
-	case strings.HasSuffix(r.URL.Path, "/sync-contacts"):
-		step = "smb_app_state_sync"
-	case strings.HasSuffix(r.URL.Path, "/sync-message-history"):
-		step = "history"
-	}
-	u.mu.Lock()
-	u.calls = append(u.calls, step+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
-	script := u.scripts[step]
-	var rep reply
-	switch {
-	case len(script) == 0:
-		rep = reply{404, `{"error":{"message":"unknown","code":100}}`, 0}
-	case len(script) == 1:
-		rep = script[0]
-	default:
-		rep, u.scripts[step] = script[0], script[1:]
-	}
-	u.mu.Unlock()
-	if rep.delay > 0 {
-		select {
-		case <-time.After(rep.delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(rep.status)
-	_, _ = io.WriteString(w, rep.body)
-}
-
+// Calls lists the calls as "step path auth".
 func (u *upstream) Calls() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]string(nil), u.calls...)
+	var out []string
+	for _, c := range u.Server.Calls() {
+		out = append(out, string(c.Route)+" "+c.Path+" "+c.Auth)
+	}
+	return out
 }
 
 // fixture is a database with one Meta and one Positus number onboarded an hour ago.
@@ -130,7 +77,7 @@ func fastRetry() provider.RetryPolicy {
 	return provider.RetryPolicy{MaxAttempts: 3, Base: time.Millisecond, Cap: 5 * time.Millisecond, AttemptTimeout: 2 * time.Second}
 }
 
-func newFixture(t *testing.T, db *store.DB, scripts map[string][]reply, onboardedAgo time.Duration, budget time.Duration) *fixture {
+func newFixture(t *testing.T, db *store.DB, scripts map[providertest.Route][]reply, onboardedAgo time.Duration, budget time.Duration) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	box, err := secrets.NewBox(make([]byte, 32))
@@ -156,8 +103,8 @@ func newFixture(t *testing.T, db *store.DB, scripts map[string][]reply, onboarde
 		Store:  db,
 		Tokens: reg,
 		Providers: map[string]provider.SyncRequester{
-			models.ProviderMeta:    provider.NewMeta(provider.MetaConfig{BaseURL: f.up.srv.URL, Version: "v25.0", Retry: fastRetry()}),
-			models.ProviderPositus: provider.NewPositus(provider.PositusConfig{BaseURL: f.up.srv.URL, Retry: fastRetry()}),
+			models.ProviderMeta:    provider.NewMeta(provider.MetaConfig{BaseURL: f.up.URL, Version: "v25.0", Retry: fastRetry()}),
+			models.ProviderPositus: provider.NewPositus(provider.PositusConfig{BaseURL: f.up.URL, Retry: fastRetry()}),
 		},
 		Timeout:    24 * time.Hour,
 		CallBudget: budget,
@@ -195,7 +142,7 @@ func actor() syncer.Actor { return syncer.Actor{Name: "admin@example.com", Remot
 
 func TestRequestSuccessMeta(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, map[string][]reply{"smb_app_state_sync": {ok("REQ-C")}, "history": {ok("REQ-H")}}, time.Hour, 0)
+		f := newFixture(t, db, map[providertest.Route][]reply{"smb_app_state_sync": {ok("REQ-C")}, "history": {ok("REQ-H")}}, time.Hour, 0)
 		res, err := f.svc.Request(context.Background(), actor(), f.metaID)
 		if err != nil {
 			t.Fatalf("Request: %v", err)
@@ -243,7 +190,7 @@ func TestRequestSuccessMeta(t *testing.T) {
 }
 
 func TestRequestSuccessPositus(t *testing.T) {
-	f := newFixture(t, storetest.Open(t, store.SQLite), map[string][]reply{"smb_app_state_sync": {ok("")}, "history": {ok("P-H")}}, time.Hour, 0)
+	f := newFixture(t, storetest.Open(t, store.SQLite), map[providertest.Route][]reply{"smb_app_state_sync": {ok("")}, "history": {ok("P-H")}}, time.Hour, 0)
 	if _, err := f.svc.Request(context.Background(), actor(), f.posID); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +206,7 @@ func TestRequestSuccessPositus(t *testing.T) {
 
 func TestRequestAlreadyRequested(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, map[string][]reply{
+		f := newFixture(t, db, map[providertest.Route][]reply{
 			"smb_app_state_sync": {graphErr(400, 2593107, false)},
 			"history":            {graphErr(400, 2593107, false)},
 		}, time.Hour, 0)
@@ -286,7 +233,7 @@ func TestRequestAlreadyRequested(t *testing.T) {
 
 func TestRequestOutsideWindowAtMeta(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, map[string][]reply{"smb_app_state_sync": {graphErr(400, 2593108, false)}, "history": {ok("never")}}, time.Hour, 0)
+		f := newFixture(t, db, map[providertest.Route][]reply{"smb_app_state_sync": {graphErr(400, 2593108, false)}, "history": {ok("never")}}, time.Hour, 0)
 		res, err := f.svc.Request(context.Background(), actor(), f.metaID)
 		if !apperr.Is(err, apperr.Conflict) || !strings.Contains(apperr.As(err).Safe, "Outside the 24 h window") {
 			t.Fatalf("err = %v", err)
@@ -314,7 +261,7 @@ func TestRequestOutsideWindowAtMeta(t *testing.T) {
 
 func TestRequestTransientThenSuccess(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, map[string][]reply{
+		f := newFixture(t, db, map[providertest.Route][]reply{
 			"smb_app_state_sync": {graphErr(500, 2, true), ok("REQ-C")},
 			"history":            {graphErr(429, 4, true), graphErr(503, 0, false), ok("REQ-H")},
 		}, time.Hour, 0)
@@ -332,7 +279,7 @@ func TestRequestTransientThenSuccess(t *testing.T) {
 
 func TestRequestPermanentErrorThenRetrySkipsAcceptedStep(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, map[string][]reply{
+		f := newFixture(t, db, map[providertest.Route][]reply{
 			"smb_app_state_sync": {ok("REQ-C")},
 			"history":            {graphErr(401, 190, false), ok("REQ-H")},
 		}, time.Hour, 0)
@@ -365,8 +312,8 @@ func TestRequestPermanentErrorThenRetrySkipsAcceptedStep(t *testing.T) {
 
 func TestRequestProviderTimeout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		slow := reply{200, `{"request_id":"late"}`, 5 * time.Second}
-		f := newFixture(t, db, map[string][]reply{"smb_app_state_sync": {slow}}, time.Hour, 300*time.Millisecond)
+		slow := reply{Status: 200, Body: `{"request_id":"late"}`, Delay: 5 * time.Second}
+		f := newFixture(t, db, map[providertest.Route][]reply{"smb_app_state_sync": {slow}}, time.Hour, 300*time.Millisecond)
 		start := time.Now()
 		_, err := f.svc.Request(context.Background(), actor(), f.metaID)
 		if took := time.Since(start); took > 3*time.Second {
@@ -382,7 +329,7 @@ func TestRequestProviderTimeout(t *testing.T) {
 }
 
 func TestRequestRefusedOutsideWindowMakesNoCall(t *testing.T) {
-	f := newFixture(t, storetest.Open(t, store.SQLite), map[string][]reply{"smb_app_state_sync": {ok("x")}}, 25*time.Hour, 0)
+	f := newFixture(t, storetest.Open(t, store.SQLite), map[providertest.Route][]reply{"smb_app_state_sync": {ok("x")}}, 25*time.Hour, 0)
 	_, err := f.svc.Request(context.Background(), actor(), f.metaID)
 	if !apperr.Is(err, apperr.Conflict) || !strings.Contains(apperr.As(err).Safe, "24 h window") {
 		t.Fatalf("err = %v", err)
@@ -403,7 +350,7 @@ func TestRequestRefusedOutsideWindowMakesNoCall(t *testing.T) {
 
 func TestConcurrentRequestsCallOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, map[string][]reply{"smb_app_state_sync": {ok("C")}, "history": {ok("H")}}, time.Hour, 0)
+		f := newFixture(t, db, map[providertest.Route][]reply{"smb_app_state_sync": {ok("C")}, "history": {ok("H")}}, time.Hour, 0)
 		var wg sync.WaitGroup
 		errs := make(chan error, 6)
 		for range 6 {
@@ -437,7 +384,7 @@ func TestConcurrentRequestsCallOnce(t *testing.T) {
 func TestSweepTimesOutWaitingRuns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db, map[string][]reply{"smb_app_state_sync": {ok("C")}, "history": {ok("H")}}, time.Hour, 0)
+		f := newFixture(t, db, map[providertest.Route][]reply{"smb_app_state_sync": {ok("C")}, "history": {ok("H")}}, time.Hour, 0)
 		for _, pnid := range []string{f.metaID, f.posID} {
 			if _, err := f.svc.Request(ctx, actor(), pnid); err != nil {
 				t.Fatal(err)
@@ -481,7 +428,7 @@ func TestSweepTimesOutWaitingRuns(t *testing.T) {
 func TestSweepFailsUnansweredRequests(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		f := newFixture(t, db, map[string][]reply{"smb_app_state_sync": {ok("C")}, "history": {ok("H")}}, time.Hour, 0)
+		f := newFixture(t, db, map[providertest.Route][]reply{"smb_app_state_sync": {ok("C")}, "history": {ok("H")}}, time.Hour, 0)
 		if ok, err := db.ClaimSyncRun(ctx, f.metaID, syncer.Sources(syncer.EventRequest), f.clock.Now()); err != nil || !ok {
 			t.Fatalf("claim: %v %v", ok, err)
 		}

@@ -3,16 +3,14 @@ package provider
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"coexhistory/internal/provider/providertest"
 )
 
 // The clients satisfy the interfaces the rest of the product uses.
@@ -26,84 +24,15 @@ var (
 const testToken = "EAAGtestTOKENsecret1234567890abcdef"
 
 // reply is one scripted answer of the fake upstream.
-type reply struct {
-	status int
-	body   string
-	header map[string]string
-	delay  time.Duration // wait before answering (or until the client gives up)
-	hangUp bool          // close the connection without an answer
-}
+type reply = providertest.Reply
 
-// seen is one request the fake upstream received.
-type seen struct {
-	method, path, rawQuery string
-	query                  url.Values
-	auth, accept, ctype    string
-	body                   string
-}
-
-// fakeUpstream answers with its replies in order; the last one repeats.
-type fakeUpstream struct {
-	t       *testing.T
-	mu      sync.Mutex
-	replies []reply
-	calls   []seen
-	srv     *httptest.Server
-}
-
-func newFake(t *testing.T, replies ...reply) *fakeUpstream {
+// newFake starts a fake upstream answering every request with replies in order; the last
+// one repeats.
+func newFake(t *testing.T, replies ...reply) *providertest.Server {
 	t.Helper()
-	f := &fakeUpstream{t: t, replies: replies}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f := providertest.New(t)
+	f.Script(providertest.Any, replies...)
 	return f
-}
-
-func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	f.mu.Lock()
-	f.calls = append(f.calls, seen{
-		method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery, query: r.URL.Query(),
-		auth: r.Header.Get("Authorization"), accept: r.Header.Get("Accept"),
-		ctype: r.Header.Get("Content-Type"), body: string(body),
-	})
-	i := min(len(f.calls), len(f.replies)) - 1
-	rep := f.replies[i]
-	f.mu.Unlock()
-
-	if rep.delay > 0 {
-		select {
-		case <-time.After(rep.delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if rep.hangUp {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			f.t.Errorf("hijack: %v", err)
-			return
-		}
-		conn.Close()
-		return
-	}
-	for k, v := range rep.header {
-		w.Header().Set(k, v)
-	}
-	if rep.status == 0 {
-		rep.status = http.StatusOK
-	}
-	if rep.body != "" && w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(rep.status)
-	io.WriteString(w, rep.body)
-}
-
-func (f *fakeUpstream) Calls() []seen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]seen(nil), f.calls...)
 }
 
 // sleeper records the waits instead of sleeping.
@@ -165,12 +94,12 @@ func (b *logBuffer) Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func newTestMeta(f *fakeUpstream, version string, p RetryPolicy, log *slog.Logger) *Meta {
-	return NewMeta(MetaConfig{BaseURL: f.srv.URL, Version: version, Retry: p, Logger: log})
+func newTestMeta(f *providertest.Server, version string, p RetryPolicy, log *slog.Logger) *Meta {
+	return NewMeta(MetaConfig{BaseURL: f.URL, Version: version, Retry: p, Logger: log})
 }
 
-func newTestPositus(f *fakeUpstream, p RetryPolicy, log *slog.Logger) *Positus {
-	return NewPositus(PositusConfig{BaseURL: f.srv.URL, Retry: p, Logger: log})
+func newTestPositus(f *providertest.Server, p RetryPolicy, log *slog.Logger) *Positus {
+	return NewPositus(PositusConfig{BaseURL: f.URL, Retry: p, Logger: log})
 }
 
 func metaNumber() Number {
