@@ -82,26 +82,29 @@ type MessageSearch interface {
 
 // Deps are the services the handlers use; internal/server creates them.
 type Deps struct {
-	Logger        *slog.Logger
-	Auth          AuthService
-	Numbers       NumberService
-	Overview      Overview
-	Admin         AdminStore
-	Health        Health
-	Inbox         Inbox
-	InboxAdmin    InboxAdmin
-	Events        Timelines
-	Threads       ThreadReader
-	Search        MessageSearch
-	Sync          SyncRequester
-	SyncProgress  SyncProgress
-	WakeIngest    func()             // tells the ingest workers new work arrived (optional)
-	Receipts      *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
-	Webhooks      WebhookConfig
-	Asset         func(name string) string
-	SecureCookies bool
-	SyncTimeout   time.Duration
-	Now           func() time.Time
+	Logger       *slog.Logger
+	Auth         AuthService
+	Numbers      NumberService
+	Overview     Overview
+	Admin        AdminStore
+	Health       Health
+	Inbox        Inbox
+	InboxAdmin   InboxAdmin
+	Events       Timelines
+	Threads      ThreadReader
+	Search       MessageSearch
+	Sync         SyncRequester
+	SyncProgress SyncProgress
+	WakeIngest   func()             // tells the ingest workers new work arrived (optional)
+	Receipts     *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
+	Webhooks     WebhookConfig
+	// ObserveWebhook is told of every webhook delivery: its route (meta, positus), field,
+	// outcome, size and how long it took to answer (optional; the metrics).
+	ObserveWebhook func(source, field, outcome string, size int, took time.Duration)
+	Asset          func(name string) string
+	SecureCookies  bool
+	SyncTimeout    time.Duration
+	Now            func() time.Time
 }
 
 // Handlers holds the dependencies of every handler.
@@ -115,6 +118,7 @@ func New(d Deps) *Handlers {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	d.Webhooks.setDefaults()
 	return &Handlers{deps: d}
 }
 

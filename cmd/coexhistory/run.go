@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -43,6 +42,7 @@ Every command takes --help. Configuration comes from the environment:
   COEX_SYNC_TIMEOUT      how long to wait for the first history webhook (default 24h)
   COEX_EVENTS_CACHE_TTL  how long delivery events fetched from Meta are reused (default 60s)
   COEX_WORKERS           ingest workers per instance (default 2)
+  COEX_WEBHOOK_MEMORY_MB MiB of webhook bodies read at once; past it webhooks get a quick 503 (default 32)
 `
 
 // env is the process environment as a function, so tests can pass their own.
@@ -154,7 +154,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout io.Writer, 
 		return err
 	}
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit(cfg.Workers))
+		debug.SetMemoryLimit(defaultMemoryLimit(cfg.Workers, cfg.WebhookMemory))
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -164,11 +164,14 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout io.Writer, 
 }
 
 // defaultMemoryLimit is the Go memory limit of serve unless GOMEMLIMIT is set: 32 MiB per
-// ingest worker (a 3 MB history chunk being parsed and applied holds about 25 MB) and as much
-// again for webhooks being received. The collector then works a little harder near the
+// ingest worker (a 3 MB history chunk being parsed and applied holds about 25 MB) and 32 MiB
+// more, the default budget of webhook bodies being read (COEX_WEBHOOK_MEMORY_MB, added
+// when it is larger). The collector then works a little harder near the
 // limit instead of letting the heap grow to twice its peak: with 2 workers a 1M-message sync
 // peaks at about 115 MB of RSS instead of 135–165 MB, for about 2 % of one core.
-func defaultMemoryLimit(workers int) int64 { return int64(workers+1) * 32 << 20 }
+func defaultMemoryLimit(workers int, webhookMemory int64) int64 {
+	return int64(workers)*32<<20 + max(webhookMemory, 32<<20)
+}
 
 // serve runs the app on ln until ctx ends, then shuts down in order: HTTP first (no new
 // webhooks), then the workers, then the database.
@@ -182,13 +185,7 @@ func serve(ctx context.Context, cfg config.Config, db *store.DB, ln net.Listener
 			return err
 		}
 	}
-	srv := &http.Server{
-		Handler:           server.New(svc),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	srv := server.NewHTTPServer(server.New(svc))
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workersDone := svc.StartWorkers(workCtx)
 	errc := make(chan error, 1)

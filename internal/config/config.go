@@ -29,6 +29,7 @@ type Config struct {
 	EventsCacheTTL      time.Duration // COEX_EVENTS_CACHE_TTL, default 60s
 	SecureCookies       bool          // COEX_SECURE_COOKIES, default true unless the address is loopback
 	Workers             int           // COEX_WORKERS, default 2
+	WebhookMemory       int64         // COEX_WEBHOOK_MEMORY_MB in bytes: webhook bodies read at once, default 32 MiB
 }
 
 // Error names the variable that is wrong.
@@ -51,6 +52,7 @@ func Load(getenv func(string) string, requireSecrets bool) (Config, error) {
 		GraphAPIVersion: or(getenv("COEX_GRAPH_API_VERSION"), "v25.0"),
 		PositusBaseURL:  strings.TrimRight(or(getenv("COEX_POSITUS_BASE_URL"), "https://api.positus.global"), "/"),
 		Workers:         2,
+		WebhookMemory:   32 << 20,
 	}
 	c.PositusWebhookToken = getenv("COEX_POSITUS_WEBHOOK_TOKEN")
 	if _, _, err := store.ParseURL(c.DatabaseURL); err != nil {
@@ -81,6 +83,13 @@ func Load(getenv func(string) string, requireSecrets bool) (Config, error) {
 			return c, &Error{"COEX_WORKERS", "must be a number from 1 to 64"}
 		}
 		c.Workers = n
+	}
+	if v := getenv("COEX_WEBHOOK_MEMORY_MB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 6 || n > 4096 {
+			return c, &Error{"COEX_WEBHOOK_MEMORY_MB", "must be a number of MiB from 6 to 4096"}
+		}
+		c.WebhookMemory = int64(n) << 20
 	}
 	c.SecureCookies = !isLoopback(c.Addr)
 	if v := getenv("COEX_SECURE_COOKIES"); v != "" {

@@ -25,6 +25,7 @@ import (
 	"coexhistory/internal/secrets"
 	"coexhistory/internal/store"
 	"coexhistory/internal/syncer"
+	"coexhistory/internal/webhook"
 	"coexhistory/models"
 	"coexhistory/static"
 )
@@ -42,7 +43,13 @@ type Services struct {
 	Sync     *syncer.Service    // history sync requests and their timeouts
 	Ingest   *ingest.Worker     // applies received webhooks; one per instance, Config.Workers rows at a time
 	Receipts *receipts.InFlight // webhooks being received now, which ingest lets go first
-	Now      func() time.Time
+	// WebhookBudget bounds the bytes of webhook bodies being read at once (Config.WebhookMemory).
+	WebhookBudget *webhook.Budget
+	// WebhookMinRate and WebhookGrace: the average bytes/s a webhook body must keep once
+	// the grace period has passed (zero: the handlers' defaults).
+	WebhookMinRate int64
+	WebhookGrace   time.Duration
+	Now            func() time.Time
 }
 
 // maxIngestYield bounds each wait of ingest for webhooks being received, so that a steady
@@ -70,6 +77,9 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 		Registry: registry.New(db, box),
 		Assets:   assets,
 		Now:      now,
+	}
+	if cfg.WebhookMemory > 0 {
+		s.WebhookBudget = webhook.NewBudget(cfg.WebhookMemory)
 	}
 	s.Events = events.New(events.Config{
 		Store:  db,
@@ -129,6 +139,9 @@ func New(s *Services) http.Handler {
 			AppSecret:    []byte(s.Config.AppSecret),
 			VerifyToken:  s.Config.VerifyToken,
 			PositusToken: s.Config.PositusWebhookToken,
+			Budget:       s.WebhookBudget,
+			MinRate:      s.WebhookMinRate,
+			Grace:        s.WebhookGrace,
 		},
 		Events:        s.Events,
 		Sync:          s.Sync,

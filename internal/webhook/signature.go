@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"strings"
 )
 
@@ -81,4 +82,44 @@ func mac(secret, body []byte) []byte {
 	h := hmac.New(sha256.New, secret)
 	h.Write(body)
 	return h.Sum(nil)
+}
+
+// Verifier checks a signature while the body arrives: the header is checked before any of
+// the body is read, and the body's HMAC is computed as its bytes come (write them to
+// Hash), so a request whose header is missing or malformed is refused at once.
+type Verifier struct {
+	want []byte
+	h    hash.Hash
+}
+
+// NewVerifier parses header (the X-Hub-Signature-256 value). It fails with the errors of
+// Verify for an empty secret or a missing or malformed header.
+func NewVerifier(secret []byte, header string) (*Verifier, error) {
+	header = strings.TrimSpace(header)
+	if header == "" {
+		return nil, ErrMissingSignature
+	}
+	if len(secret) == 0 {
+		return nil, ErrNoSecret
+	}
+	digestHex, ok := strings.CutPrefix(header, signaturePrefix)
+	if !ok {
+		return nil, ErrBadSignature
+	}
+	want, err := hex.DecodeString(digestHex)
+	if err != nil || len(want) != sha256.Size {
+		return nil, ErrBadSignature
+	}
+	return &Verifier{want: want, h: hmac.New(sha256.New, secret)}, nil
+}
+
+// Hash receives the body's bytes.
+func (v *Verifier) Hash() hash.Hash { return v.h }
+
+// Check compares, in constant time, the HMAC of the bytes written with the header's.
+func (v *Verifier) Check() error {
+	if !hmac.Equal(v.want, v.h.Sum(nil)) {
+		return ErrBadSignature
+	}
+	return nil
 }
