@@ -130,9 +130,10 @@ func (e *env) counts(t *testing.T) map[string]int {
 	return c
 }
 
+// example reads one of the example webhook payloads, which live with the parser.
 func example(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "coex", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 // order), the ingest worker, then the read API sees each message exactly once.
 func TestWebhookToAPI(t *testing.T) {
 	read := func(name string) []byte {
-		b, err := os.ReadFile("../ingest/testdata/" + name)
+		b, err := os.ReadFile("../coex/testdata/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
