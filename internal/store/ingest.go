@@ -304,7 +304,7 @@ func (db *DB) ApplyStatuses(ctx context.Context, phoneNumberID string, statuses 
 		if s.WAMID == "" || s.Status == "" {
 			continue
 		}
-		rows = append(rows, msgRow{WAMID: s.WAMID, Status: coex.NormalizeStatus(s.Status)})
+		rows = append(rows, msgRow{WAMID: s.WAMID, MessageVersion: coex.MessageVersion{Status: coex.NormalizeStatus(s.Status)}})
 		ev := models.MessageEvent{
 			PhoneNumberID:  phoneNumberID,
 			WAMID:          s.WAMID,

@@ -16,69 +16,58 @@ import (
 
 // TypeUnknown is the type of a message known only from an edit or revoke that arrived
 // before the message itself. The message's own delivery replaces it.
-const TypeUnknown = "unknown"
+const TypeUnknown = coex.TypeUnknown
 
 // noChunk is the phase and chunk order of messages that did not come in a history chunk.
-const noChunk = -1
+const noChunk = coex.NoChunk
 
 // msgRow is a message as the merge sees it; ID is 0 for a row not stored yet.
 type msgRow struct {
-	ID          uint64
-	WAMID       string
-	ThreadID    uint64
-	ContactWAID string
-	Direction   string
-	Type        string
-	Text        string
-	TS          int64
-	Status      string
-	Origin      string
-	Edited      bool
-	Deleted     bool
-	MediaID     string
-	MimeType    string
-	ReactionTo  string
-	Phase       int
-	ChunkOrder  int
-	Position    int
-	Raw         string
+	ID       uint64
+	WAMID    string
+	ThreadID uint64
+	coex.MessageVersion
 }
 
 func rowFromMessage(m coex.Message, phase, chunkOrder int) msgRow {
 	return msgRow{
-		WAMID:       clip(m.WAMID, 191),
-		ContactWAID: clip(m.ContactWAID, 32),
-		Direction:   clip(m.Direction, 8),
-		Type:        clip(m.Type, 32),
-		Text:        m.Text,
-		TS:          m.Timestamp,
-		Status:      clip(coex.NormalizeStatus(m.Status), 16),
-		Origin:      clip(m.Origin, 8),
-		MediaID:     clip(m.MediaID, 64),
-		MimeType:    clip(m.MimeType, 128),
-		ReactionTo:  clip(m.ReactionTo, 191),
-		Phase:       phase,
-		ChunkOrder:  chunkOrder,
-		Position:    m.Position,
-		Raw:         string(m.Raw),
+		WAMID: clip(m.WAMID, 191),
+		MessageVersion: coex.MessageVersion{
+			ContactWAID: clip(m.ContactWAID, 32),
+			Direction:   clip(m.Direction, 8),
+			Type:        clip(m.Type, 32),
+			Text:        m.Text,
+			TS:          m.Timestamp,
+			Status:      clip(coex.NormalizeStatus(m.Status), 16),
+			Origin:      clip(m.Origin, 8),
+			MediaID:     clip(m.MediaID, 64),
+			MimeType:    clip(m.MimeType, 128),
+			ReactionTo:  clip(m.ReactionTo, 191),
+			Phase:       phase,
+			ChunkOrder:  chunkOrder,
+			Position:    m.Position,
+			Raw:         string(m.Raw),
+		},
 	}
 }
 
 // stubRow is an outbound message known only from an edit or revoke echo.
 func stubRow(wamid, contact string, ts int64, raw []byte, text string, edited, deleted bool) msgRow {
 	return msgRow{
-		WAMID:       clip(wamid, 191),
-		ContactWAID: clip(contact, 32),
-		Direction:   models.DirectionOutbound,
-		Type:        TypeUnknown,
-		Text:        text,
-		TS:          ts,
-		Origin:      models.OriginEcho,
-		Edited:      edited,
-		Deleted:     deleted,
-		Phase:       noChunk,
-		ChunkOrder:  noChunk,
-		Raw:         string(raw),
+		WAMID: clip(wamid, 191),
+		MessageVersion: coex.MessageVersion{
+			ContactWAID: clip(contact, 32),
+			Direction:   models.DirectionOutbound,
+			Type:        TypeUnknown,
+			Text:        text,
+			TS:          ts,
+			Origin:      models.OriginEcho,
+			Edited:      edited,
+			Deleted:     deleted,
+			Phase:       noChunk,
+			ChunkOrder:  noChunk,
+			Raw:         string(raw),
+		},
 	}
 }
 
@@ -86,87 +75,20 @@ func stubRow(wamid, contact string, ts int64, raw []byte, text string, edited, d
 // is none, with an incoming one. keep=false leaves the message unwritten.
 type merger func(cur *msgRow, in msgRow) (out msgRow, keep bool)
 
-// mergeRow is the order-independent merge of two deliveries of one message:
-//   - placement (time, direction, thread, origin, phase, chunk order, position): a history
-//     chunk beats any other source; between chunks the smallest (phase, chunk_order,
-//     position) wins; between other sources the earliest time wins and the rest stays;
-//   - content (type, text, media id, mime type, reaction, raw JSON): a real type beats a
-//     placeholder or an unknown stub, then a chunk beats other sources, then the smallest
-//     chunk position; the text of an edited message is kept;
-//   - status merges monotonically (coex.MergeStatus); edited and deleted stay set.
+// mergeRow merges two deliveries of one message by coex.Merge's order-independent rules; a
+// message whose contact is taken from the incoming delivery is placed in that contact's
+// thread.
 func mergeRow(cur *msgRow, in msgRow) (msgRow, bool) {
 	if cur == nil {
 		return in, true
 	}
 	out := *cur
-	inChunk, curChunk := in.Phase >= 0, cur.Phase >= 0
-	switch {
-	case inChunk && (!curChunk || chunkBefore(&in, cur)):
-		out.TS, out.Origin = in.TS, in.Origin
-		out.Phase, out.ChunkOrder, out.Position = in.Phase, in.ChunkOrder, in.Position
-		if in.Direction != "" {
-			out.Direction = in.Direction
-		}
-		if in.ContactWAID != "" {
-			out.ContactWAID, out.ThreadID = in.ContactWAID, 0
-		}
-	case !inChunk && !curChunk:
-		if in.TS > 0 && (out.TS == 0 || in.TS < out.TS) {
-			out.TS = in.TS
-		}
+	var newContact bool
+	out.MessageVersion, newContact = coex.Merge(cur.MessageVersion, in.MessageVersion)
+	if newContact {
+		out.ThreadID = 0
 	}
-	if out.ContactWAID == "" && in.ContactWAID != "" {
-		out.ContactWAID, out.ThreadID = in.ContactWAID, 0
-	}
-	if out.Direction == "" {
-		out.Direction = in.Direction
-	}
-	if out.Origin == "" {
-		out.Origin = in.Origin
-	}
-	if contentBefore(&in, cur) {
-		out.Type, out.MediaID, out.MimeType, out.ReactionTo, out.Raw = in.Type, in.MediaID, in.MimeType, in.ReactionTo, in.Raw
-		if !cur.Edited {
-			out.Text = in.Text
-		}
-	}
-	out.Status = coex.MergeStatus(cur.Status, in.Status)
-	out.Edited = cur.Edited || in.Edited
-	out.Deleted = cur.Deleted || in.Deleted
 	return out, true
-}
-
-// chunkBefore orders two chunk deliveries of a message by (phase, chunk_order, position).
-func chunkBefore(a, b *msgRow) bool {
-	if a.Phase != b.Phase {
-		return a.Phase < b.Phase
-	}
-	if a.ChunkOrder != b.ChunkOrder {
-		return a.ChunkOrder < b.ChunkOrder
-	}
-	return a.Position < b.Position
-}
-
-// contentBefore reports whether a's content is preferred over b's.
-func contentBefore(a, b *msgRow) bool {
-	ra, rb := contentRank(a), contentRank(b)
-	if ra != rb {
-		return ra > rb
-	}
-	return a.Phase >= 0 && b.Phase >= 0 && chunkBefore(a, b)
-}
-
-func contentRank(r *msgRow) int {
-	rank := 0
-	switch r.Type {
-	case "", TypeUnknown, coex.TypeMediaPlaceholder:
-	default:
-		rank = 2
-	}
-	if r.Phase >= 0 {
-		rank++
-	}
-	return rank
 }
 
 // errConcurrentInsert says that a message this transaction believed new was stored meanwhile
