@@ -95,6 +95,7 @@ type Deps struct {
 	Search       MessageSearch
 	Sync         SyncRequester
 	SyncProgress SyncProgress
+	Preferences  Preferences        // per-user time zone, language, last look at the conversations
 	WakeIngest   func()             // tells the ingest workers new work arrived (optional)
 	Receipts     *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
 	Webhooks     WebhookConfig

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/auth"
+	"coexhistory/internal/viewer"
 	"coexhistory/views/layout"
 )
 
@@ -46,7 +47,9 @@ func (h *Handlers) page(c echo.Context, title, section string) layout.Page {
 	if csrf == "" {
 		csrf = preSessionCSRF(c)
 	}
-	return layout.Page{Title: title, Section: section, User: p.Name, IsAdmin: p.IsAdmin(), CSRFToken: csrf, Asset: h.deps.Asset}
+	v := viewer.From(ctx(c))
+	return layout.Page{Title: title, Section: section, User: p.Name, IsAdmin: p.IsAdmin(), CSRFToken: csrf, Asset: h.deps.Asset,
+		Zone: v.Zone, ZoneLabel: v.ZoneLabel(h.deps.Now()), ZoneFixed: v.FromUser}
 }
 
 // flash asks the page to show a toast after an HTMX request.

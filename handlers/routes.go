@@ -11,7 +11,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	// Public: health and sign-in.
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
-	public := e.Group("", h.loadSession, csrf)
+	public := e.Group("", h.loadSession, h.loadViewer, csrf)
 	public.GET("/login", h.loginPage)
 	public.POST("/login", h.login)
 
@@ -23,7 +23,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.POST("/webhooks/positus/:secret", h.receivePositus)
 
 	// Staff pages: a session, and a CSRF token on every state-changing request.
-	staff := e.Group("", h.loadSession, requireSession, csrf)
+	staff := e.Group("", h.loadSession, requireSession, h.loadViewer, csrf)
 	staff.POST("/logout", h.logout)
 	staff.GET("/", h.numbersPage)
 	staff.GET("/numbers/table", h.numbersTable)
@@ -34,6 +34,8 @@ func (h *Handlers) Register(e *echo.Echo) {
 	staff.GET("/search", h.searchPage)
 	staff.GET("/numbers/:id/threads", h.numberThreads)
 	staff.GET("/threads/:id", h.threadPage)
+	staff.GET("/profile", h.profilePage)
+	staff.POST("/profile", h.saveProfile)
 
 	// Admin pages.
 	admin := staff.Group("", requireAdmin)

@@ -15,6 +15,7 @@ import (
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/export"
 	"coexhistory/internal/store"
+	"coexhistory/internal/viewer"
 	"coexhistory/models"
 	"coexhistory/views/pages"
 )
@@ -191,6 +192,7 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 	chat := pages.ChatPage{Messages: make([]pages.ChatMessage, 0, len(list.Messages))}
 	for _, m := range list.Messages {
 		cm := chatMessage(t.PhoneNumberID, m, now)
+		cm.Time = viewer.From(ctx(c)).In(cm.Time) // day separators and clocks in the reader's zone
 		cm.Highlighted = at != "" && m.WAMID == at
 		for _, r := range reactions[m.WAMID] {
 			cm.Reactions = append(cm.Reactions, pages.ChatReaction{Emoji: r.Emoji, Direction: r.Direction})

@@ -147,6 +147,7 @@ func New(s *Services) http.Handler {
 		Sync:          s.Sync,
 		SyncProgress:  s.DB,
 		Threads:       s.DB,
+		Preferences:   s.DB,
 		Search:        search.New(s.DB),
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,

@@ -28,7 +28,26 @@
     if (token) {
       evt.detail.headers["X-CSRF-Token"] = token;
     }
+    if (browserZone) {
+      evt.detail.headers["X-Timezone"] = browserZone;
+    }
   });
+
+  // --- Time zone ------------------------------------------------------------------------------
+  // The server renders times in the reader's zone: the profile's choice, else the browser's,
+  // which it learns from this cookie (page loads) and the X-Timezone header (HTMX requests).
+  var browserZone = "";
+  try {
+    browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (e) {
+    browserZone = "";
+  }
+  if (browserZone && /^[A-Za-z0-9_+\-\/]{1,64}$/.test(browserZone)) {
+    var secure = window.location.protocol === "https:" ? "; secure" : "";
+    document.cookie = "coex_tz=" + encodeURIComponent(browserZone) + "; path=/; max-age=31536000; samesite=lax" + secure;
+  } else {
+    browserZone = "";
+  }
 
   // --- Toasts ---------------------------------------------------------------------------------
   var TOAST_MS = 6000;
@@ -174,24 +193,20 @@
   });
 
   // --- Relative times ---------------------------------------------------------------------------
-  // <time datetime="2025-01-02T03:04:05Z" data-relative> shows "5 minutes ago" (in the
-  // browser's language and time zone), the exact local time on hover.
-  // The words follow the page's language (the interface is English); the clock is local.
+  // <time datetime="2025-01-02T03:04:05Z" data-relative> shows "5 minutes ago" in the page's
+  // language. The server wrote the exact time in the reader's zone as the text and the title:
+  // the title stays, and times a week or more away keep the server's text.
   var lang = document.documentElement.lang || undefined;
   var WEEK_S = 7 * 24 * 3600;
   var UNITS = [["day", 86400], ["hour", 3600], ["minute", 60]];
   var relativeFormat = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(lang, { numeric: "auto" }) : null;
-  var exactFormat = new Intl.DateTimeFormat(lang, {
-    year: "numeric", month: "short", day: "numeric",
-    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
-  });
-  var dateFormat = new Intl.DateTimeFormat(lang, { year: "numeric", month: "short", day: "numeric" });
 
+  // relativeText is "" when the server's text should stay.
   function relativeText(when, now) {
     var seconds = Math.round((when - now) / 1000);
     var abs = Math.abs(seconds);
     if (!relativeFormat || abs >= WEEK_S) {
-      return dateFormat.format(when);
+      return "";
     }
     if (abs < 45) {
       return seconds <= 0 ? "just now" : "in a few seconds";
@@ -213,8 +228,10 @@
       if (isNaN(when.getTime())) {
         continue;
       }
-      el.textContent = relativeText(when, now);
-      el.title = exactFormat.format(when);
+      if (!el.hasAttribute("data-text")) {
+        el.setAttribute("data-text", el.textContent);
+      }
+      el.textContent = relativeText(when, now) || el.getAttribute("data-text");
     }
   }
 
