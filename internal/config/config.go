@@ -30,6 +30,7 @@ type Config struct {
 	SecureCookies       bool          // COEX_SECURE_COOKIES, default true unless the address is loopback
 	Workers             int           // COEX_WORKERS, default 2
 	WebhookMemory       int64         // COEX_WEBHOOK_MEMORY_MB in bytes: webhook bodies read at once, default 32 MiB
+	Media               MediaConfig   // COEX_MEDIA_*
 }
 
 // Error names the variable that is wrong.
@@ -90,6 +91,9 @@ func Load(getenv func(string) string, requireSecrets bool) (Config, error) {
 			return c, &Error{"COEX_WEBHOOK_MEMORY_MB", "must be a number of MiB from 6 to 4096"}
 		}
 		c.WebhookMemory = int64(n) << 20
+	}
+	if c.Media, err = loadMedia(getenv, c.DatabaseURL); err != nil {
+		return c, err
 	}
 	c.SecureCookies = !isLoopback(c.Addr)
 	if v := getenv("COEX_SECURE_COOKIES"); v != "" {

@@ -66,3 +66,27 @@ func TestLoadWithoutSecretsForMigrate(t *testing.T) {
 		t.Fatalf("migrate needs no secrets: %v", err)
 	}
 }
+
+func TestLoadMedia(t *testing.T) {
+	m := valid()
+	m["COEX_DATABASE_URL"] = "sqlite:/var/lib/coex/coex.db"
+	c, err := Load(env(m), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Media.URL != "/var/lib/coex/media" || c.Media.Retention != 0 || c.Media.Workers != 4 {
+		t.Fatalf("media defaults: %+v", c.Media)
+	}
+	m["COEX_MEDIA_URL"] = "s3://bucket?endpoint=http://127.0.0.1:9000&region=us-east-1"
+	m["COEX_MEDIA_RETENTION"] = "365d"
+	if c, err = Load(env(m), true); err != nil || c.Media.URL != m["COEX_MEDIA_URL"] || c.Media.Retention != 365*24*time.Hour {
+		t.Fatalf("media: %+v %v", c.Media, err)
+	}
+	for k, v := range map[string]string{"COEX_MEDIA_URL": "ftp://x", "COEX_MEDIA_RETENTION": "soon", "COEX_MEDIA_WORKERS": "0"} {
+		bad := valid()
+		bad[k] = v
+		if _, err := Load(env(bad), true); err == nil || !strings.HasPrefix(err.Error(), k+": ") {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
+	}
+}

@@ -168,7 +168,9 @@ func NewServer(cfg ServerConfig) *Server {
 	s.mux.HandleFunc("POST /v2/whatsapp/numbers/{pid}/onboarding-smb-app/{action}", s.positusSync)
 	s.mux.HandleFunc("GET /{version}/{pnid}/message_history", s.messageHistory)
 	s.mux.HandleFunc("GET /{version}/{hid}/events", s.events)
-	s.mux.HandleFunc("GET /{version}/{pnid}", s.phoneNumber)
+	s.mux.HandleFunc("GET /{version}/{pnid}", s.mediaOr(s.phoneNumber))
+	s.mux.HandleFunc("GET /v2/whatsapp/numbers/{pid}/media-by-id/{mid}", s.positusMedia)
+	s.mux.HandleFunc("GET /sim-media/{id}", s.mediaDownload)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.graphError(w, http.StatusBadRequest, graphError{Message: "Unknown path components: " + r.URL.Path, Type: "OAuthException", Code: 2500})
 	})
