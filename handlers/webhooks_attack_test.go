@@ -89,11 +89,11 @@ func TestWebhookBufferGrowsAsBytesArrive(t *testing.T) {
 		conns = append(conns, conn)
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for budget.InUse() < 20*64<<10 && time.Now().Before(deadline) {
+	for budget.InUse() < 20*4<<10 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := budget.InUse(); got != 20*64<<10 {
-		t.Fatalf("20 stalled 5 MB bodies hold %d bytes, want %d (64 KiB each)", got, 20*64<<10)
+	if got := budget.InUse(); got != 20*4<<10 {
+		t.Fatalf("20 stalled 5 MB bodies hold %d bytes, want %d (4 KiB each)", got, 20*4<<10)
 	}
 	for _, c := range conns {
 		c.Close()

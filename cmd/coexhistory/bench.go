@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	neturl "net/url"
 	"os"
 	"strconv"
+	"time"
 
 	"coexhistory/internal/bench"
 )
@@ -18,19 +21,22 @@ func cmdBench(ctx context.Context, args []string, getenv env, stdout io.Writer) 
 			return cmdBenchSearch(ctx, args[1:], getenv, stdout)
 		case "ingest":
 			return cmdBenchIngest(ctx, args[1:], getenv, stdout)
+		case "attack":
+			return cmdBenchAttack(ctx, args[1:], getenv, stdout)
 		}
 	}
-	fmt.Fprint(stdout, `Usage: coexhistory bench search|ingest [flags]
+	fmt.Fprint(stdout, `Usage: coexhistory bench search|ingest|attack [flags]
 
   search   load a generated corpus and measure search and thread-page latency
   ingest   post a generated history sync to a server over HTTP and measure the ingest
+  attack   hold the webhook receiver under slow and forged requests and measure what it keeps up
 
-Run coexhistory bench search --help or coexhistory bench ingest --help for the flags.
+Run coexhistory bench search --help (or ingest, attack) for the flags.
 `)
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 		return nil
 	}
-	return errors.New("bench needs `search` or `ingest`")
+	return errors.New("bench needs `search`, `ingest` or `attack`")
 }
 
 func cmdBenchSearch(ctx context.Context, args []string, getenv env, stdout io.Writer) error {
@@ -121,4 +127,99 @@ func cmdBenchIngest(ctx context.Context, args []string, getenv env, stdout io.Wr
 	}
 	_, err = bench.Ingest(ctx, db, target, o, stdout)
 	return err
+}
+
+const benchAttackSummary = `Attacks the webhook receiver on loopback: 400 connections trickle 5 MB bodies with a
+bogus signature and 1,000 connections send headers and no body (half announce a 5 MB body,
+half never finish their headers), each reconnecting when the server cuts it off. Meanwhile
+it samples the server's RSS from /proc every 100 ms, probes /healthz on fresh connections,
+and a fifth sender posts signed 3 MB webhooks, retrying after each 503 as Meta does.
+Prints the figures next to the targets (RSS ≤ 256 MB, /healthz p95 ≤ 100 ms, every signed
+webhook answered within 1 s and stored) and fails when one is missed.
+
+Without --url it runs ` + "`migrate up`" + ` on COEX_DATABASE_URL and starts this binary's ` + "`serve`" + ` as a
+child process on a free loopback port with fresh secrets. With --url it attacks that server
+(its database must be COEX_DATABASE_URL; its RSS is not measured). The signed webhooks'
+inbox rows are deleted at the end unless --keep.`
+
+func cmdBenchAttack(ctx context.Context, args []string, getenv env, stdout io.Writer) error {
+	fs := flags("bench attack [flags]", benchAttackSummary, stdout)
+	var o bench.AttackOptions
+	fs.DurationVar(&o.Duration, "duration", 30*time.Second, "how long the attack lasts")
+	fs.IntVar(&o.Tricklers, "tricklers", 400, "connections trickling 5 MB bodies with a bogus signature")
+	fs.IntVar(&o.TrickleRate, "trickle-rate", 2000, "bytes per second each trickling connection sends")
+	fs.IntVar(&o.HeaderOnly, "header-only", 1000, "connections sending headers and no body")
+	fs.IntVar(&o.Signed, "signed", 20, "signed webhooks the fifth sender delivers")
+	fs.Float64Var(&o.SignedMB, "signed-mb", 3, "size of each signed webhook in MB")
+	fs.DurationVar(&o.RetryAfter, "retry-after", 250*time.Millisecond, "the fifth sender's wait after a 503")
+	fs.BoolVar(&o.Keep, "keep", false, "leave the signed webhooks' inbox rows in the database")
+	url := fs.String("url", "", "base URL of a running server to attack instead of starting one (loopback only)")
+	appSecret := fs.String("app-secret", "", "with --url: the server's COEX_APP_SECRET (default $COEX_APP_SECRET)")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	if o.Tricklers == 0 {
+		o.Tricklers = -1
+	}
+	if o.HeaderOnly == 0 {
+		o.HeaderOnly = -1
+	}
+	if *url != "" {
+		if err := loopbackURL(*url); err != nil {
+			return err
+		}
+		if *appSecret == "" {
+			*appSecret = getenv("COEX_APP_SECRET")
+		}
+		if *appSecret == "" {
+			return errors.New("--url needs --app-secret (or COEX_APP_SECRET): the fifth sender signs its webhooks with the server's secret")
+		}
+	}
+	db, err := openConfiguredDB(ctx, getenv, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	target := bench.AttackTarget{URL: *url, AppSecret: *appSecret}
+	if *url == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this binary to start the server: %w", err)
+		}
+		env := os.Environ()
+		if getenv("COEX_DATABASE_URL") != "" {
+			env = append(env, "COEX_DATABASE_URL="+getenv("COEX_DATABASE_URL"))
+		}
+		srv, err := bench.StartServer(ctx, exe, env)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := srv.Stop(); err != nil {
+				fmt.Fprintf(stdout, "stopping the server: %v\n", err)
+			}
+		}()
+		target = srv.AttackTarget()
+	}
+	_, err = bench.Attack(ctx, db, target, o, stdout)
+	return err
+}
+
+// loopbackURL refuses a URL whose host is not a loopback address: the attack is only ever
+// aimed at a server on this machine.
+func loopbackURL(raw string) error {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return fmt.Errorf("--url %q: not a URL", raw)
+	}
+	if u.Hostname() == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--url %q: the attack only targets a loopback address (127.0.0.0/8, ::1, localhost)", raw)
+	}
+	return nil
 }

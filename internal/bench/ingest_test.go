@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -61,7 +60,7 @@ func serveForTest() error {
 	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workersDone := svc.StartWorkers(workCtx)
-	srv := &http.Server{Handler: server.New(svc), ReadHeaderTimeout: 10 * time.Second}
+	srv := server.NewHTTPServer(server.New(svc))
 	go func() { _ = srv.Serve(ln) }()
 	<-ctx.Done()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

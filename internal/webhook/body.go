@@ -95,7 +95,7 @@ type Limits struct {
 
 // firstBuffer is the most a body's buffer holds before any of it has arrived; it then
 // doubles as bytes arrive, never beyond the announced Content-Length.
-const firstBuffer = 64 << 10
+const firstBuffer = 4 << 10
 
 // ReadBody reads a body of contentLength bytes (-1 when unknown) from r. Its buffer starts
 // at most firstBuffer bytes and grows as bytes arrive (to at most twice what has arrived,
