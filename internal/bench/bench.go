@@ -1,6 +1,8 @@
-// Package bench measures search and thread reads on a generated history: a deterministic
-// generator, a bulk loader (multi-row INSERTs in transactions) that tests also use, and
-// Search, which `coexhistory bench search` runs against the configured database.
+// Package bench measures; the data it measures on comes from internal/sim. Search times
+// search and thread reads on a sim.Corpus put in the database by a bulk loader (multi-row
+// INSERTs in transactions) that tests also use; Ingest posts a sim.HistoryStream to a
+// server over HTTP. `coexhistory bench search|ingest` run them against the configured
+// database.
 package bench
 
 import (
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"coexhistory/internal/search"
+	"coexhistory/internal/sim"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 )
@@ -68,7 +71,7 @@ func (r Result) Met() bool { return r.Target == 0 || r.P95 <= r.Target }
 // under its own business numbers (bench-number-N) and stays in the database afterwards.
 func Search(ctx context.Context, db *store.DB, opts Options, w io.Writer) error {
 	opts = opts.withDefaults(db.Dialect())
-	c := Corpus{Messages: opts.Messages, Threads: opts.Threads, Numbers: opts.Numbers, Seed: opts.Seed}
+	c := sim.Corpus{Messages: opts.Messages, Threads: opts.Threads, Numbers: opts.Numbers, Seed: opts.Seed}
 	fmt.Fprintf(w, "coexhistory search benchmark: %s, %d messages in %d threads over %d numbers, %d runs per case\n",
 		db.Dialect(), c.Messages, c.Threads, c.Numbers, opts.Runs)
 	loaded, took, err := Ensure(ctx, db, c, opts.Reload)
@@ -98,7 +101,7 @@ func Search(ctx context.Context, db *store.DB, opts Options, w io.Writer) error 
 // Ensure makes sure db holds corpus c: when the benchmark numbers already hold exactly its
 // thread and message counts (and reload is false) nothing happens; otherwise their data is
 // deleted and c is generated and loaded.
-func Ensure(ctx context.Context, db *store.DB, c Corpus, reload bool) (loaded bool, took time.Duration, err error) {
+func Ensure(ctx context.Context, db *store.DB, c sim.Corpus, reload bool) (loaded bool, took time.Duration, err error) {
 	if !reload {
 		var threads, messages int64
 		for _, pn := range c.NumberIDs() {
@@ -131,9 +134,9 @@ func Ensure(ctx context.Context, db *store.DB, c Corpus, reload bool) (loaded bo
 }
 
 // Load generates corpus c and inserts it.
-func Load(ctx context.Context, db *store.DB, c Corpus) error {
-	g := newGenerator(c)
-	threads := g.threads()
+func Load(ctx context.Context, db *store.DB, c sim.Corpus) error {
+	g := c.Generator()
+	threads := g.Threads()
 	if err := InsertThreads(ctx, db, threads); err != nil {
 		return err
 	}
@@ -141,7 +144,7 @@ func Load(ctx context.Context, db *store.DB, c Corpus) error {
 	batch := make([]models.Message, 0, flushAt+1000)
 	serial := 0
 	for i, t := range threads {
-		batch = append(batch, g.messages(t, i, &serial)...)
+		batch = append(batch, g.Messages(t, i, &serial)...)
 		if len(batch) >= flushAt || i == len(threads)-1 {
 			if err := InsertMessages(ctx, db, batch); err != nil {
 				return err
@@ -161,7 +164,7 @@ func Load(ctx context.Context, db *store.DB, c Corpus) error {
 
 // deleteCorpus removes the benchmark numbers' messages and threads and returns how many
 // messages it deleted.
-func deleteCorpus(ctx context.Context, db *store.DB, c Corpus) (int64, error) {
+func deleteCorpus(ctx context.Context, db *store.DB, c sim.Corpus) (int64, error) {
 	var deleted int64
 	for _, pn := range c.NumberIDs() {
 		for {
@@ -196,9 +199,9 @@ type benchCase struct {
 	run    func(ctx context.Context, i int) (int, string, error)
 }
 
-func searchCases(ctx context.Context, db *store.DB, c Corpus) ([]benchCase, error) {
+func searchCases(ctx context.Context, db *store.DB, c sim.Corpus) ([]benchCase, error) {
 	s := search.New(db)
-	number := NumberID(0)
+	number := sim.NumberID(0)
 	recent, err := db.ListThreads(ctx, store.ThreadFilter{PhoneNumberID: number, Limit: 25})
 	if err != nil {
 		return nil, err
@@ -228,14 +231,14 @@ func searchCases(ctx context.Context, db *store.DB, c Corpus) ([]benchCase, erro
 		}}
 	}
 	return []benchCase{
-		searchCase("search: selective term ("+SelectiveTerm+")", selective, search.Params{Q: SelectiveTerm}),
-		searchCase("search: common term ("+CommonTerm+")", term, search.Params{Q: CommonTerm}),
-		searchCase("search: selective term by relevance", selective, search.Params{Q: SelectiveTerm, Sort: search.SortRelevance}),
-		searchCase("search: common term by relevance", term, search.Params{Q: CommonTerm, Sort: search.SortRelevance}),
-		searchCase(`search: phrase ("`+PhraseTerm+`")`, term, search.Params{Q: `"` + PhraseTerm + `"`}),
+		searchCase("search: selective term ("+sim.SelectiveTerm+")", selective, search.Params{Q: sim.SelectiveTerm}),
+		searchCase("search: common term ("+sim.CommonTerm+")", term, search.Params{Q: sim.CommonTerm}),
+		searchCase("search: selective term by relevance", selective, search.Params{Q: sim.SelectiveTerm, Sort: search.SortRelevance}),
+		searchCase("search: common term by relevance", term, search.Params{Q: sim.CommonTerm, Sort: search.SortRelevance}),
+		searchCase(`search: phrase ("`+sim.PhraseTerm+`")`, term, search.Params{Q: `"` + sim.PhraseTerm + `"`}),
 		searchCase("search: prefix (entreg*)", term, search.Params{Q: "entreg*"}),
 		searchCase("search: term + filters (number, inbound, 90 days)", term,
-			search.Params{Q: CommonTerm, PhoneNumberID: number, Direction: models.DirectionInbound, From: since}),
+			search.Params{Q: sim.CommonTerm, PhoneNumberID: number, Direction: models.DirectionInbound, From: since}),
 		searchCase("search: filter-only (number, outbound, failed)", 0,
 			search.Params{PhoneNumberID: number, Direction: models.DirectionOutbound, Status: "failed"}),
 		searchCase("search: filter-only (number, last 90 days)", 0,

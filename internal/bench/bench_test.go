@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"coexhistory/internal/bench"
+	"coexhistory/internal/sim"
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 )
@@ -36,7 +37,7 @@ func BenchmarkSearch(b *testing.B) {
 func TestEnsureLoadsOnceThenReuses(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		c := bench.Corpus{Messages: 1200, Threads: 30, Numbers: 2, Seed: 7}
+		c := sim.Corpus{Messages: 1200, Threads: 30, Numbers: 2, Seed: 7}
 		loaded, _, err := bench.Ensure(ctx, db, c, false)
 		if err != nil || !loaded {
 			t.Fatalf("first Ensure = loaded %v, %v; want loaded", loaded, err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"coexhistory/internal/sim"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 )
@@ -152,7 +153,7 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 		return IngestReport{}, errors.New("ingest benchmark: the server's URL and app secret are required")
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
-	spec := HistorySpec{
+	spec := sim.HistorySpec{
 		Messages:           opts.Messages,
 		Threads:            opts.Threads,
 		BodyBytes:          int(opts.BodyMB * (1 << 20)),
@@ -164,7 +165,7 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 	}
 	r := IngestReport{Dialect: db.Dialect(), PhoneNumberID: spec.PhoneNumberID, Messages: spec.Messages,
 		Senders: opts.Concurrency, Workers: target.Workers}
-	stream, err := NewHistoryStream(spec)
+	stream, err := sim.NewHistoryStream(spec)
 	if err != nil {
 		return r, err
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"coexhistory/internal/sim"
 	"coexhistory/internal/webhook"
 )
 
@@ -28,11 +29,11 @@ type spooledBody struct {
 	off  int64
 	size int
 	sig  string // X-Hub-Signature-256
-	info ChunkInfo
+	info sim.ChunkInfo
 }
 
 // writeSpool generates every body of stream into a new file in dir, signed with secret.
-func writeSpool(dir string, stream *HistoryStream, secret []byte) (*spool, error) {
+func writeSpool(dir string, stream *sim.HistoryStream, secret []byte) (*spool, error) {
 	f, err := os.CreateTemp(dir, "coexhistory-bench-ingest-*.spool")
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)

@@ -6,6 +6,10 @@
 // in phases 0, 1 and 2, and media follow-ups for the placeholders of the last 14 days, all
 // encoded in Meta's webhook shapes by this package's own types.
 //
+// The benchmarks take their data from here too: Corpus generates stored threads and
+// messages for the search benchmark, and HistoryStream generates a history sync of any size
+// one webhook body at a time for the ingest benchmark.
+//
 // Server answers the sync endpoints (Meta's smb_app_data and Positus's onboarding-smb-app
 // calls, once per number and sync type), posts the webhooks of an accepted sync to a
 // callback (signed with X-Hub-Signature-256 for Meta, with a secret header for Positus) at

@@ -1,4 +1,4 @@
-package bench
+package sim
 
 import (
 	"fmt"
@@ -47,8 +47,8 @@ func (c Corpus) NumberIDs() []string {
 	return ids
 }
 
-// generator produces a corpus deterministically.
-type generator struct {
+// CorpusGenerator produces a corpus deterministically.
+type CorpusGenerator struct {
 	c      Corpus
 	rng    *rand.Rand
 	tail   []string
@@ -59,17 +59,20 @@ type generator struct {
 	nextSelective int
 }
 
-func newGenerator(c Corpus) *generator {
+func newCorpusGenerator(c Corpus) *CorpusGenerator {
 	rng := rand.New(rand.NewSource(c.Seed))
-	g := &generator{c: c, rng: rng, common: commonWords(), nextSelective: min(selectiveEvery, c.Messages) / 2}
+	g := &CorpusGenerator{c: c, rng: rng, common: commonWords(), nextSelective: min(selectiveEvery, c.Messages) / 2}
 	g.tail = tailWords(rng, 30000, g.common)
 	g.tailZ = rand.NewZipf(rng, 1.07, 2, uint64(len(g.tail)-1))
 	g.comZ = rand.NewZipf(rng, 1.01, 8, uint64(len(g.common)-1))
 	return g
 }
 
-// threads returns the corpus's threads (without IDs) with their message counts and times.
-func (g *generator) threads() []models.Thread {
+// Generator returns a new generator of c: Threads, then Messages of each thread in order.
+func (c Corpus) Generator() *CorpusGenerator { return newCorpusGenerator(c) }
+
+// Threads returns the corpus's threads (without IDs) with their message counts and times.
+func (g *CorpusGenerator) Threads() []models.Thread {
 	counts := threadSizes(g.c.Messages, g.c.Threads, g.rng)
 	threads := make([]models.Thread, g.c.Threads)
 	first, last := firstNames(), lastNames()
@@ -89,7 +92,7 @@ func (g *generator) threads() []models.Thread {
 // timestamps returns the times of thread ti's count messages, in order. They come from a
 // random stream of their own, so that threads can be inserted (with their first and last
 // times) before their messages are generated.
-func (g *generator) timestamps(ti, count int) []int64 {
+func (g *CorpusGenerator) timestamps(ti, count int) []int64 {
 	rng := randv2.New(randv2.NewPCG(uint64(g.c.Seed), uint64(ti)))
 	out := make([]int64, count)
 	ts := baseTS + rng.Int64N(historySpan*8/10)
@@ -103,9 +106,9 @@ func (g *generator) timestamps(ti, count int) []int64 {
 	return out
 }
 
-// messages generates the messages of thread ti (t's ID set); serial numbers the corpus's
+// Messages generates the messages of thread ti (t's ID set); serial numbers the corpus's
 // messages so far and is advanced.
-func (g *generator) messages(t models.Thread, ti int, serial *int) []models.Message {
+func (g *CorpusGenerator) Messages(t models.Thread, ti int, serial *int) []models.Message {
 	times := g.timestamps(ti, t.MessageCount)
 	msgs := make([]models.Message, t.MessageCount)
 	for j, ts := range times {
@@ -124,7 +127,7 @@ func (g *generator) messages(t models.Thread, ti int, serial *int) []models.Mess
 			m.Direction = models.DirectionInbound
 		} else {
 			m.Direction = models.DirectionOutbound
-			m.Status = pick(g.rng, []string{"read", "read", "read", "read", "read", "read", "delivered", "delivered", "sent", "failed"})
+			m.Status = corpusPick(g.rng, []string{"read", "read", "read", "read", "read", "read", "delivered", "delivered", "sent", "failed"})
 			if g.rng.Intn(10) == 0 {
 				m.Origin = models.OriginEcho
 			}
@@ -134,7 +137,7 @@ func (g *generator) messages(t models.Thread, ti int, serial *int) []models.Mess
 		}
 		switch r := g.rng.Intn(100); {
 		case r < 3 && j > 0:
-			m.Type, m.Text, m.ReactionTo = "reaction", pick(g.rng, []string{"👍", "❤️", "😂", "🙏", ""}), msgs[j-1].WAMID
+			m.Type, m.Text, m.ReactionTo = "reaction", corpusPick(g.rng, []string{"👍", "❤️", "😂", "🙏", ""}), msgs[j-1].WAMID
 		case r < 8:
 			m.Type, m.MediaID, m.MimeType = "image", fmt.Sprintf("%d", 900000000+*serial), "image/jpeg"
 			if g.rng.Intn(2) == 0 {
@@ -162,7 +165,7 @@ func (g *generator) messages(t models.Thread, ti int, serial *int) []models.Mess
 }
 
 // text writes a message body; the planted terms depend on serial and chance.
-func (g *generator) text(serial int) string {
+func (g *CorpusGenerator) text(serial int) string {
 	n := 3 + g.rng.Intn(16)
 	words := make([]string, 0, n+3)
 	for range n {
@@ -193,7 +196,7 @@ func (g *generator) text(serial int) string {
 	}
 	first, size := utf8.DecodeRuneInString(words[0])
 	words[0] = string(unicode.ToUpper(first)) + words[0][size:]
-	return strings.Join(words, " ") + pick(g.rng, []string{".", "!", "?", "", " 🙂"})
+	return strings.Join(words, " ") + corpusPick(g.rng, []string{".", "!", "?", "", " 🙂"})
 }
 
 // threadSizes splits messages over threads with a long tail: a few threads of thousands of
@@ -225,7 +228,7 @@ func threadSizes(messages, threads int, rng *rand.Rand) []int {
 	return counts
 }
 
-func pick(rng *rand.Rand, xs []string) string { return xs[rng.Intn(len(xs))] }
+func corpusPick(rng *rand.Rand, xs []string) string { return xs[rng.Intn(len(xs))] }
 
 // tailWords makes n distinct made-up words (the long tail of a vocabulary), none of them a
 // common or planted word.

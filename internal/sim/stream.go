@@ -1,4 +1,4 @@
-package bench
+package sim
 
 import (
 	"cmp"
@@ -77,9 +77,9 @@ type threadMsg struct {
 // body and a few bytes per thread, whatever the size of the history.
 type HistoryStream struct {
 	spec    HistorySpec
-	threads []streamThread // most recently active first, as Meta orders them within a phase
-	rng     *randv2.Rand   // message content, drawn in the order the messages are written
-	words   *generator     // Portuguese text from the search corpus's vocabulary
+	threads []streamThread   // most recently active first, as Meta orders them within a phase
+	rng     *randv2.Rand     // message content, drawn in the order the messages are written
+	words   *CorpusGenerator // Portuguese text from the search corpus's vocabulary
 
 	phase   int
 	rank    int // next thread (index into threads) to write in this phase
@@ -114,7 +114,7 @@ func NewHistoryStream(spec HistorySpec) (*HistoryStream, error) {
 	s := &HistoryStream{
 		spec:  spec,
 		rng:   randv2.New(randv2.NewPCG(uint64(spec.Seed), 0x5eed)),
-		words: newGenerator(Corpus{Messages: spec.Messages, Threads: spec.Threads, Numbers: 1, Seed: spec.Seed}),
+		words: newCorpusGenerator(Corpus{Messages: spec.Messages, Threads: spec.Threads, Numbers: 1, Seed: spec.Seed}),
 	}
 	sizes := threadSizes(spec.Messages, spec.Threads, rand.New(rand.NewSource(spec.Seed)))
 	contacts := randv2.New(randv2.NewPCG(uint64(spec.Seed), 0xc0ffee))
@@ -328,10 +328,10 @@ func (s *HistoryStream) appendMessage(b []byte, t *streamThread, m threadMsg) []
 		b = append(b, `reaction","reaction":{"message_id":"`...)
 		b = append(b, s.recent[rng.IntN(len(s.recent))]...)
 		b = append(b, `","emoji":`...)
-		b = appendMetaString(b, reactionEmojis[rng.IntN(len(reactionEmojis))])
+		b = appendMetaString(b, streamEmojis[rng.IntN(len(streamEmojis))])
 		b = append(b, '}')
 	default:
-		p := places[rng.IntN(len(places))]
+		p := streamPlaces[rng.IntN(len(streamPlaces))]
 		b = append(b, `location","location":{"latitude":`...)
 		b = strconv.AppendFloat(b, p.lat+float64(rng.IntN(2000)-1000)/1e5, 'f', 6, 64)
 		b = append(b, `,"longitude":`...)
@@ -466,9 +466,9 @@ func appendMetaString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-var reactionEmojis = []string{"👍", "❤️", "😂", "🙏", "😮", "👏", "🎉"}
+var streamEmojis = []string{"👍", "❤️", "😂", "🙏", "😮", "👏", "🎉"}
 
-var places = []struct {
+var streamPlaces = []struct {
 	name, address string
 	lat, lng      float64
 }{
