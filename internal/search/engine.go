@@ -303,7 +303,7 @@ func (e *engine) contactMessageCount(ctx context.Context, p Params) (int, bool, 
 	if cm.Empty() || e.contactScan <= 0 {
 		return 0, false, nil
 	}
-	cond, args := cm.Where("t.")
+	cond, args := cm.Where(e.dialect, "t.")
 	query := "SELECT COALESCE(SUM(t.message_count), 0) FROM threads t WHERE " + cond
 	if p.PhoneNumberID != "" {
 		query += " AND t.phone_number_id = ?"
@@ -332,7 +332,7 @@ func (e *engine) plan(ctx context.Context, q Query) (textPlan, error) {
 // fetch reads up to n candidates after the cursor, in result order.
 func (e *engine) fetch(ctx context.Context, p Params, match string, relevance bool, after *cursor, maxID uint64, n int) ([]row, error) {
 	var w where
-	addFilters(&w, p)
+	addFilters(&w, e.dialect, p)
 	var query string
 	switch {
 	case match == "":
@@ -435,7 +435,7 @@ func (e *engine) recentWindow(ctx context.Context, p Params, after *cursor, size
 		boundary = &b
 	}
 	var w where
-	addFilters(&w, p)
+	addFilters(&w, e.dialect, p)
 	if after != nil {
 		w.add("(m.ts < ? OR (m.ts = ? AND m.id < ?))", after.ts, after.ts, after.id)
 	}
@@ -450,12 +450,12 @@ func (e *engine) recentWindow(ctx context.Context, p Params, after *cursor, size
 }
 
 // addFilters adds p's filters on messages m.
-func addFilters(w *where, p Params) {
+func addFilters(w *where, dialect string, p Params) {
 	if p.PhoneNumberID != "" {
 		w.add("m.phone_number_id = ?", p.PhoneNumberID)
 	}
 	if c := store.ParseContact(p.Contact); !c.Empty() {
-		cond, args := c.Where("t.")
+		cond, args := c.Where(dialect, "t.")
 		sub := "m.thread_id IN (SELECT t.id FROM threads t WHERE " + cond
 		if p.PhoneNumberID != "" {
 			sub += " AND t.phone_number_id = ?"

@@ -42,7 +42,7 @@ const reactionType = "reaction"
 // ThreadFilter selects a page of threads, most recent activity first.
 type ThreadFilter struct {
 	PhoneNumberID string // "" = every number
-	Contact       string // digits: start of the contact's WhatsApp ID; otherwise part of the name
+	Contact       string // see ParseContact: part of the phone number or of the name
 	Cursor        string // ThreadPage.NextCursor of the previous page
 	Limit         int    // default DefaultThreadLimit, at most MaxThreadLimit
 }
@@ -110,7 +110,7 @@ func (db *DB) ListThreads(ctx context.Context, f ThreadFilter) (ThreadPage, erro
 		q = q.Where("phone_number_id = ?", f.PhoneNumberID)
 	}
 	if c := ParseContact(f.Contact); !c.Empty() {
-		cond, args := c.Where("")
+		cond, args := c.Where(db.dialect, "")
 		q = q.Where(cond, args...)
 	}
 	if f.Cursor != "" {
@@ -351,14 +351,15 @@ const maxContactFilter = 100
 
 // ContactMatch is how a contact filter selects threads.
 type ContactMatch struct {
-	WAIDPrefix string // digits the contact's WhatsApp ID starts with
-	Name       string // text the contact name contains
+	Digits string // digits found anywhere in the contact's WhatsApp ID
+	Name   string // text the contact name contains, compared folded (see FoldName)
 }
 
 // ParseContact reads a contact filter (its first 100 characters): a phone number (digits,
-// optionally with + ( ) - . and spaces) matches the start of the contact's WhatsApp ID;
-// anything else matches part of the contact name (case-insensitively; on MariaDB also
-// accent-insensitively, on SQLite only for ASCII letters).
+// optionally with + ( ) - . and spaces) matches any part of the contact's WhatsApp ID, so
+// "+55 11 91234-5678", "11 91234-5678" and the last four digits all find +5511912345678;
+// anything else matches part of the contact name, ignoring case and accents ("otavio" and
+// "OTÁVIO" find "Otávio").
 func ParseContact(s string) ContactMatch {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -377,19 +378,24 @@ func ParseContact(s string) ContactMatch {
 		return 'x'
 	}, s)
 	if digits != "" && !strings.Contains(digits, "x") {
-		return ContactMatch{WAIDPrefix: digits}
+		return ContactMatch{Digits: digits}
 	}
 	return ContactMatch{Name: s}
 }
 
 // Empty reports whether the filter selects every thread.
-func (c ContactMatch) Empty() bool { return c.WAIDPrefix == "" && c.Name == "" }
+func (c ContactMatch) Empty() bool { return c.Digits == "" && c.Name == "" }
 
 // Where returns the condition on the threads table (columns prefixed with alias, e.g. "t.")
-// and its arguments. LIKE runs on the threads table only, never on message text.
-func (c ContactMatch) Where(alias string) (string, []any) {
-	if c.WAIDPrefix != "" {
-		return alias + "contact_wa_id LIKE ? ESCAPE '!'", []any{escapeLike(c.WAIDPrefix) + "%"}
+// and its arguments, for the dialect. LIKE runs on the threads table only, never on message
+// text. MariaDB compares names through utf8mb4_unicode_ci (case and accents ignored);
+// SQLite through coex_fold, which the store registers with the driver.
+func (c ContactMatch) Where(dialect, alias string) (string, []any) {
+	if c.Digits != "" {
+		return alias + "contact_wa_id LIKE ? ESCAPE '!'", []any{"%" + escapeLike(c.Digits) + "%"}
+	}
+	if dialect == SQLite {
+		return foldFunction + "(" + alias + "contact_name) LIKE ? ESCAPE '!'", []any{"%" + escapeLike(FoldName(c.Name)) + "%"}
 	}
 	return alias + "contact_name LIKE ? ESCAPE '!'", []any{"%" + escapeLike(c.Name) + "%"}
 }

@@ -112,7 +112,7 @@ func TestListThreads(t *testing.T) {
 			{"name part", store.ThreadFilter{PhoneNumberID: "pn1", Contact: "lima"}, []uint64{f.b.ID}},
 			{"name with LIKE wildcards", store.ThreadFilter{Contact: "%"}, nil},
 			{"name with underscore", store.ThreadFilter{Contact: "Ana_Souza"}, nil},
-			{"digits inside a name do not match", store.ThreadFilter{Contact: "9111"}, nil},
+			{"digits anywhere in the number", store.ThreadFilter{Contact: "9111"}, []uint64{f.d.ID, f.a.ID}},
 		}
 		for _, tt := range tests {
 			page, err := db.ListThreads(ctx, tt.filter)
@@ -334,8 +334,8 @@ func TestParseContact(t *testing.T) {
 	for in, want := range map[string]store.ContactMatch{
 		"":                       {},
 		"   ":                    {},
-		"+55 (11) 9-1234":        {WAIDPrefix: "551191234"},
-		"5511":                   {WAIDPrefix: "5511"},
+		"+55 (11) 9-1234":        {Digits: "551191234"},
+		"5511":                   {Digits: "5511"},
 		"Ana":                    {Name: "Ana"},
 		" Ana Souza ":            {Name: "Ana Souza"},
 		"11 Ana":                 {Name: "11 Ana"},
@@ -346,8 +346,58 @@ func TestParseContact(t *testing.T) {
 			t.Errorf("ParseContact(%q) = %+v, want %+v", in, got, want)
 		}
 	}
-	cond, args := store.ContactMatch{Name: "50%_off!"}.Where("t.")
+	cond, args := store.ContactMatch{Name: "50%_off!"}.Where(store.MySQL, "t.")
 	if cond != "t.contact_name LIKE ? ESCAPE '!'" || fmt.Sprint(args) != "[%50!%!_off!!%]" {
 		t.Errorf("Where = %q %v", cond, args)
 	}
+	cond, args = store.ContactMatch{Name: "OTÁVIO"}.Where(store.SQLite, "t.")
+	if cond != "coex_fold(t.contact_name) LIKE ? ESCAPE '!'" || fmt.Sprint(args) != "[%otavio%]" {
+		t.Errorf("Where (SQLite) = %q %v", cond, args)
+	}
+}
+
+// TestContactFilterVariants: the contact filter ignores case and accents, and finds a phone
+// number by any part of it, with or without the country code, spaces or dashes.
+func TestContactFilterVariants(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i, c := range []struct{ waid, name string }{
+			{"5511912345678", "Otávio Nogueira"},
+			{"5521998877665", "Ana Souza"},
+			{"5531977776666", "JOÃO"},
+		} {
+			if _, err := db.SQL().ExecContext(ctx, `INSERT INTO threads (phone_number_id, contact_wa_id, contact_name, message_count, first_message_at, last_message_at)
+				VALUES ('623400011122233', ?, ?, 1, ?, ?)`, c.waid, c.name, 1000+i, 1000+i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for filter, want := range map[string]string{
+			"otavio":            "Otávio Nogueira",
+			"OTÁVIO":            "Otávio Nogueira",
+			"nogueira":          "Otávio Nogueira",
+			"5678":              "Otávio Nogueira",
+			"11 91234-5678":     "Otávio Nogueira",
+			"(11) 91234 5678":   "Otávio Nogueira",
+			"+55 11 91234-5678": "Otávio Nogueira",
+			"joao":              "JOÃO",
+			"joão":              "JOÃO",
+			"souza":             "Ana Souza",
+			"21 99887-7665":     "Ana Souza",
+			"nobody":            "",
+			"+1 555":            "",
+			"%":                 "",
+		} {
+			page, err := db.ListThreads(ctx, store.ThreadFilter{Contact: filter})
+			if err != nil {
+				t.Fatalf("%q: %v", filter, err)
+			}
+			var got []string
+			for _, th := range page.Threads {
+				got = append(got, th.ContactName)
+			}
+			if strings.Join(got, ",") != want {
+				t.Errorf("contact %q found %v, want %q", filter, got, want)
+			}
+		}
+	})
 }
