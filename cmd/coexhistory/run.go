@@ -42,6 +42,7 @@ Every command takes --help. Configuration comes from the environment:
   COEX_SYNC_TIMEOUT      how long to wait for the first history webhook (default 24h)
   COEX_EVENTS_CACHE_TTL  how long delivery events fetched from Meta are reused (default 60s)
   COEX_WORKERS           ingest workers per instance (default 2)
+  COEX_INSTANCE_ID       stable name of this instance; after a crash it takes back its inbox claims at once (default the hostname)
   COEX_WEBHOOK_MEMORY_MB MiB of webhook bodies read at once; past it webhooks get a quick 503 (default 32)
 `
 

@@ -31,6 +31,7 @@ type Config struct {
 	Workers             int           // COEX_WORKERS, default 2
 	WebhookMemory       int64         // COEX_WEBHOOK_MEMORY_MB in bytes: webhook bodies read at once, default 32 MiB
 	Media               MediaConfig   // COEX_MEDIA_*
+	InstanceID          string        // COEX_INSTANCE_ID: stable name of this instance (its inbox claims); default the hostname
 }
 
 // Error names the variable that is wrong.
@@ -56,6 +57,7 @@ func Load(getenv func(string) string, requireSecrets bool) (Config, error) {
 		WebhookMemory:   32 << 20,
 	}
 	c.PositusWebhookToken = getenv("COEX_POSITUS_WEBHOOK_TOKEN")
+	c.InstanceID = getenv("COEX_INSTANCE_ID")
 	if _, _, err := store.ParseURL(c.DatabaseURL); err != nil {
 		return c, &Error{"COEX_DATABASE_URL", err.Error()}
 	}

@@ -31,6 +31,8 @@ type Store interface {
 	CompleteInbox(ctx context.Context, id uint64, owner, field, phoneNumberID, note string) error
 	FailInbox(ctx context.Context, id uint64, owner, errText string) error
 	RetryInbox(ctx context.Context, id uint64, owner, errText string, retryAfter time.Duration) error
+	RenewInbox(ctx context.Context, owner string, lease time.Duration) (int64, error)
+	ReleaseInstanceClaims(ctx context.Context, instance, owner string) (int64, error)
 
 	ApplyChunk(ctx context.Context, in store.ChunkInput) (store.ChunkResult, error)
 	ApplyHistoryErrors(ctx context.Context, phoneNumberID string, errs []coex.HistoryError) error
@@ -45,8 +47,15 @@ type Store interface {
 
 // Options tune a Worker. The zero value is usable.
 type Options struct {
-	Owner        string                // lease owner id; default hostname-pid-random, unique per worker
-	Lease        time.Duration         // how long a claimed row is ours; default 2 minutes
+	// Instance names this app instance, stable across its restarts (COEX_INSTANCE_ID, or the
+	// hostname): the lease owner is Instance/pid-random, and Run first gives back the rows
+	// a previous run of the same instance still held (it crashed), instead of letting them
+	// wait for their lease to end. Characters other than letters, digits, '.', '-' and '_'
+	// are replaced; default the hostname.
+	Instance     string
+	Owner        string                // lease owner id; default Instance/pid-random, unique per worker
+	Lease        time.Duration         // how long a claimed row is ours without a heartbeat; default 30 s
+	Heartbeat    time.Duration         // how often the leases of rows being applied are renewed; default Lease/3
 	BatchSize    int                   // rows ProcessOnce claims at a time; default 2 × Concurrency
 	Concurrency  int                   // rows processed at the same time; default 2
 	PollInterval time.Duration         // wait after finding nothing to do; default 500 ms
@@ -76,11 +85,15 @@ type Worker struct {
 
 // New returns a worker over st.
 func New(st Store, log *slog.Logger, opts Options) *Worker {
+	opts.Instance = instanceName(opts.Instance)
 	if opts.Owner == "" {
-		opts.Owner = defaultOwner()
+		opts.Owner = defaultOwner(opts.Instance)
 	}
 	if opts.Lease <= 0 {
-		opts.Lease = 2 * time.Minute
+		opts.Lease = DefaultLease
+	}
+	if opts.Heartbeat <= 0 || opts.Heartbeat >= opts.Lease {
+		opts.Heartbeat = opts.Lease / 3
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 2
@@ -106,15 +119,73 @@ func New(st Store, log *slog.Logger, opts Options) *Worker {
 	return &Worker{store: st, log: log.With("component", "ingest", "owner", opts.Owner), opts: opts, wake: make(chan struct{}, 1)}
 }
 
-// defaultOwner is hostname-pid-random, at most 64 bytes (the lease_owner column).
-func defaultOwner() string {
-	host, _ := os.Hostname()
-	if len(host) > 40 {
-		host = host[:40]
+// DefaultLease is how long a claimed row stays ours without a heartbeat: a worker that
+// dies without giving its rows back (kill -9, a lost machine) delays them this long, unless
+// its instance restarts first and takes them back at once.
+const DefaultLease = 30 * time.Second
+
+// instanceName is name, or the hostname, with characters other than letters, digits, '.',
+// '-' and '_' replaced by '_', at most 40 bytes.
+func instanceName(name string) string {
+	if name == "" {
+		name, _ = os.Hostname()
 	}
+	if name == "" {
+		name = "coexhistory"
+	}
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 40 {
+		b = b[:40]
+	}
+	return string(b)
+}
+
+// defaultOwner is instance/pid-random, at most 64 bytes (the lease_owner column).
+func defaultOwner(instance string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
+	return instance + "/" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
+}
+
+// Instance is the worker's instance name.
+func (w *Worker) Instance() string { return w.opts.Instance }
+
+// TakeOver gives back the rows a previous run of this instance still holds (see
+// Options.Instance) and returns how many; Run calls it first.
+func (w *Worker) TakeOver(ctx context.Context) (int64, error) {
+	n, err := w.store.ReleaseInstanceClaims(ctx, w.opts.Instance, w.opts.Owner)
+	if err == nil && n > 0 {
+		w.log.Warn("took back rows a previous run of this instance held", "rows", n, "instance", w.opts.Instance)
+	}
+	return n, err
+}
+
+// heartbeat renews the leases of the rows this worker holds every Heartbeat until the
+// returned stop is called.
+func (w *Worker) heartbeat(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(w.opts.Heartbeat)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if _, err := w.store.RenewInbox(ctx, w.opts.Owner, w.opts.Lease); err != nil && ctx.Err() == nil {
+				w.log.Warn("renew inbox leases", "err", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Owner is the worker's lease owner id.
@@ -137,7 +208,12 @@ func (w *Worker) Notify() {
 // Run processes inbox rows until ctx ends, keeping up to Concurrency rows in flight, and
 // returns nil after the rows in flight are finished or handed back.
 func (w *Worker) Run(ctx context.Context) error {
-	w.log.Info("ingest worker started", "concurrency", w.opts.Concurrency, "lease", w.opts.Lease)
+	w.log.Info("ingest worker started", "concurrency", w.opts.Concurrency, "lease", w.opts.Lease, "heartbeat", w.opts.Heartbeat)
+	if _, err := w.TakeOver(ctx); err != nil && ctx.Err() == nil {
+		w.log.Warn("take back this instance's earlier claims", "err", err)
+	}
+	// The heartbeat outlives the rows in flight: it stops after wg.Wait below.
+	defer w.heartbeat(context.WithoutCancel(ctx))()
 	slots := make(chan struct{}, w.opts.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -188,6 +264,9 @@ func (w *Worker) ProcessOnce(ctx context.Context) (int, error) {
 	items, err := w.store.ClaimInbox(ctx, w.opts.Owner, w.opts.Lease, w.opts.BatchSize)
 	if err != nil {
 		return 0, fmt.Errorf("claim inbox rows: %w", err)
+	}
+	if len(items) > 0 {
+		defer w.heartbeat(ctx)()
 	}
 	slots := make(chan struct{}, w.opts.Concurrency)
 	var wg sync.WaitGroup

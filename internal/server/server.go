@@ -97,7 +97,7 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 	// any webhook is being received.
 	s.Receipts = &receipts.InFlight{}
 	yield := func(ctx context.Context) { s.Receipts.Wait(ctx, maxIngestYield) }
-	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{Concurrency: cfg.Workers, Yield: yield, Now: now})
+	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{Concurrency: cfg.Workers, Instance: cfg.InstanceID, Yield: yield, Now: now})
 	s.Sync = syncer.New(syncer.Config{
 		Store:  db,
 		Tokens: s.Registry,

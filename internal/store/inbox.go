@@ -287,3 +287,37 @@ func (db *DB) InboxCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+// RenewInbox extends to lease from now the lease of every row owner holds (the worker's
+// heartbeat), so that a lease can be short and still cover a long apply. It returns how
+// many rows were renewed.
+func (db *DB) RenewInbox(ctx context.Context, owner string, lease time.Duration) (int64, error) {
+	if owner == "" {
+		return 0, errors.New("renew inbox: empty owner")
+	}
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("state = ? AND lease_owner = ?", models.InboxProcessing, owner).
+		Update("lease_until_ms", db.now().Add(lease).UnixMilli())
+	if res.Error != nil {
+		return 0, fmt.Errorf("renew inbox: %w", translate(res.Error))
+	}
+	return res.RowsAffected, nil
+}
+
+// ReleaseInstanceClaims gives back at once the rows leased by a previous run of the same
+// instance: every processing row whose owner starts with instance + "/" but is not owner
+// (the new run) returns to pending, its attempts kept. An instance that restarts after a
+// crash so takes its predecessor's claims back without waiting for their leases to end.
+func (db *DB) ReleaseInstanceClaims(ctx context.Context, instance, owner string) (int64, error) {
+	if instance == "" {
+		return 0, errors.New("release instance claims: empty instance")
+	}
+	prefix := instance + "/"
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("state = ? AND lease_owner <> ? AND lease_owner <> '' AND SUBSTR(lease_owner, 1, ?) = ?", models.InboxProcessing, owner, len(prefix), prefix).
+		Updates(map[string]any{"state": models.InboxPending, "lease_owner": "", "lease_until_ms": 0})
+	if res.Error != nil {
+		return 0, fmt.Errorf("release instance claims: %w", translate(res.Error))
+	}
+	return res.RowsAffected, nil
+}
