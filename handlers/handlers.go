@@ -8,6 +8,7 @@ import (
 
 	"coexhistory/internal/auth"
 	"coexhistory/internal/events"
+	"coexhistory/internal/proxies"
 	"coexhistory/internal/receipts"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/search"
@@ -103,7 +104,9 @@ type Deps struct {
 	// outcome, size and how long it took to answer (optional; the metrics).
 	ObserveWebhook func(source, field, outcome string, size int, took time.Duration)
 	Asset          func(name string) string
-	SecureCookies  bool
+	SecureCookies  bool             // always mark cookies Secure (otherwise only over HTTPS)
+	Proxies        *proxies.Trusted // whose X-Forwarded-Proto is believed (nil: nobody's)
+	CSRFKey        []byte           // signs the sign-in form's CSRF token
 	SyncTimeout    time.Duration
 	Now            func() time.Time
 }

@@ -1,15 +1,20 @@
 package handlers
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/apperr"
+	"coexhistory/internal/auth"
 	"coexhistory/internal/secrets"
 	"coexhistory/internal/store"
 )
@@ -63,22 +68,25 @@ func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // csrf checks the token of every state-changing request: the session's token once signed
-// in, the double-submit cookie before (the sign-in form).
-func csrf(next echo.HandlerFunc) echo.HandlerFunc {
+// in; before (the sign-in form), a token that is the HMAC of the coex_csrf cookie's random
+// value under the install's key, so a cookie planted by someone else is worth nothing
+// without a token this server signed for it. The token is read from the X-CSRF-Token header
+// or the form body, never from the URL (which ends up in logs, history and Referer).
+func (h *Handlers) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
+		got := c.Request().Header.Get("X-CSRF-Token")
+		if got == "" {
+			got = c.Request().PostFormValue("_csrf") // body only: PostFormValue ignores the query
+		}
 		want := ""
 		if p, ok := principal(c); ok {
 			want = p.CSRFToken
-		} else if ck, err := c.Cookie(preCSRFCookie); err == nil {
-			want = ck.Value
-		}
-		got := c.Request().Header.Get("X-CSRF-Token")
-		if got == "" {
-			got = c.FormValue("_csrf")
+		} else if ck, err := c.Cookie(preCSRFCookie); err == nil && len(ck.Value) >= 32 {
+			want = h.signPreSession(ck.Value)
 		}
 		if want == "" || got == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 			return apperr.New(apperr.Forbidden, "This form has expired. Reload the page and try again.")
@@ -87,16 +95,34 @@ func csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// preSessionCSRF returns (and sets, when missing) the double-submit token of the sign-in form.
-func preSessionCSRF(c echo.Context) string {
-	if ck, err := c.Cookie(preCSRFCookie); err == nil && len(ck.Value) >= 32 {
-		return ck.Value
+// signPreSession is the CSRF token of the sign-in form for the cookie's random value.
+func (h *Handlers) signPreSession(nonce string) string {
+	m := hmac.New(sha256.New, h.deps.CSRFKey)
+	m.Write([]byte("coexhistory pre-session csrf\x00"))
+	m.Write([]byte(nonce))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// preSessionCSRF returns the sign-in form's CSRF token, setting the coex_csrf cookie (a
+// random value; the token is its signature) when it is missing.
+func (h *Handlers) preSessionCSRF(c echo.Context) string {
+	if ck, err := c.Cookie(preCSRFCookie); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 128 {
+		return h.signPreSession(ck.Value)
 	}
-	token := secrets.Token(32)
-	c.SetCookie(&http.Cookie{Name: preCSRFCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	nonce := secrets.Token(32)
+	c.SetCookie(&http.Cookie{Name: preCSRFCookie, Value: nonce, Path: "/", HttpOnly: true, Secure: h.secure(c), SameSite: http.SameSiteStrictMode})
 	// Make it visible to the rest of this request too.
-	c.Request().AddCookie(&http.Cookie{Name: preCSRFCookie, Value: token})
-	return token
+	c.Request().AddCookie(&http.Cookie{Name: preCSRFCookie, Value: nonce})
+	return h.signPreSession(nonce)
+}
+
+// noStore keeps every answer of a route group out of browser and proxy caches: staff pages,
+// fragments, API answers and exports all carry customer data.
+func noStoreAll(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		noStore(c)
+		return next(c)
+	}
 }
 
 // apiAuth accepts "Authorization: Bearer <token>" and puts the principal on the context.
@@ -121,10 +147,16 @@ func (h *Handlers) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// secure reports whether cookies must be Secure: always when COEX_SECURE_COOKIES says so,
+// and whenever the client came over HTTPS (directly or through a trusted proxy).
+func (h *Handlers) secure(c echo.Context) bool {
+	return h.deps.SecureCookies || h.deps.Proxies.IsHTTPS(c.Request())
+}
+
 func (h *Handlers) setSessionCookie(c echo.Context, value string) {
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: h.deps.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 12 * 3600})
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: value, Path: "/", HttpOnly: true, Secure: h.secure(c), SameSite: http.SameSiteLaxMode, MaxAge: int(auth.SessionTTL / time.Second)})
 }
 
 func (h *Handlers) clearSessionCookie(c echo.Context) {
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.deps.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.secure(c), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }

@@ -45,7 +45,7 @@ func (h *Handlers) page(c echo.Context, title, section string) layout.Page {
 	p, _ := principal(c)
 	csrf := p.CSRFToken
 	if csrf == "" {
-		csrf = preSessionCSRF(c)
+		csrf = h.preSessionCSRF(c)
 	}
 	v := viewer.From(ctx(c))
 	return layout.Page{Title: title, Section: section, User: p.Name, IsAdmin: p.IsAdmin(), CSRFToken: csrf, Asset: h.deps.Asset,

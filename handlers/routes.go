@@ -11,7 +11,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	// Public: health and sign-in.
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
-	public := e.Group("", h.loadSession, h.loadViewer, csrf)
+	public := e.Group("", noStoreAll, h.loadSession, h.loadViewer, h.csrf)
 	public.GET("/login", h.loginPage)
 	public.POST("/login", h.login)
 
@@ -23,7 +23,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.POST("/webhooks/positus/:secret", h.receivePositus)
 
 	// Staff pages: a session, and a CSRF token on every state-changing request.
-	staff := e.Group("", h.loadSession, requireSession, h.loadViewer, csrf)
+	staff := e.Group("", noStoreAll, h.loadSession, requireSession, h.loadViewer, h.csrf)
 	staff.POST("/logout", h.logout)
 	staff.GET("/", h.numbersPage)
 	staff.GET("/numbers/table", h.numbersTable)
@@ -57,7 +57,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	admin.GET("/threads/:id/export.txt", h.exportThread(export.FormatText))
 
 	// JSON API: bearer token.
-	api := e.Group("/api/v1", h.apiAuth)
+	api := e.Group("/api/v1", noStoreAll, h.apiAuth)
 	api.GET("/numbers", h.apiListNumbers)
 	api.GET("/numbers/:phone_number_id/sync", h.apiSyncStatus)
 	api.GET("/messages/:wamid/events", h.apiMessageEvents)

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -45,12 +47,51 @@ func (h *Handlers) logout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// safeNext keeps redirects after sign-in on this site.
+// safeNext keeps redirects after sign-in on this site: only a clean relative path is
+// accepted, anything else is "/". Refused: control characters and backslashes (raw or
+// percent-encoded, even encoded twice), a scheme or host after parsing, and "//" in the
+// path once decoded: browsers drop tabs and newlines and read "\" as "/", so each of these
+// can turn into "//other.host".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.HasPrefix(next, "/login") {
+	if !cleanPath(next) {
 		return "/"
 	}
 	return next
+}
+
+func cleanPath(next string) bool {
+	if len(next) == 0 || len(next) > 2048 || next[0] != '/' || strings.HasPrefix(next, "/login") {
+		return false
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return false
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+		return false
+	}
+	// Decode until nothing changes (bounded): "%252F%252F" is "//" to a server that decodes
+	// twice.
+	s := next
+	for i := 0; i < 4; i++ {
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' || unicode.IsControl(r) }) {
+			return false
+		}
+		path, _, _ := strings.Cut(s, "?")
+		path, _, _ = strings.Cut(path, "#")
+		if strings.Contains(path, "//") || strings.HasPrefix(path, "/login") {
+			return false
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return false
+		}
+		if d == s {
+			return true
+		}
+		s = d
+	}
+	return false
 }
 
 func (h *Handlers) healthz(c echo.Context) error {

@@ -44,6 +44,7 @@ Every command takes --help. Configuration comes from the environment:
   COEX_WORKERS           ingest workers per instance (default 2)
   COEX_INSTANCE_ID       stable name of this instance; after a crash it takes back its inbox claims at once (default the hostname)
   COEX_WEBHOOK_MEMORY_MB MiB of webhook bodies read at once; past it webhooks get a quick 503 (default 32)
+  COEX_TRUSTED_PROXIES   CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (default none)
 `
 
 // env is the process environment as a function, so tests can pass their own.

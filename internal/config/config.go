@@ -11,27 +11,29 @@ import (
 	"strings"
 	"time"
 
+	"coexhistory/internal/proxies"
 	"coexhistory/internal/store"
 )
 
 // Config is the whole runtime configuration.
 type Config struct {
-	Addr                string        // COEX_ADDR, default 127.0.0.1:8080
-	DatabaseURL         string        // COEX_DATABASE_URL, default sqlite:data/coexhistory.db
-	AppSecret           string        // COEX_APP_SECRET: Meta app secret, verifies X-Hub-Signature-256
-	VerifyToken         string        // COEX_VERIFY_TOKEN: webhook verification handshake
-	SecretKey           []byte        // COEX_SECRET_KEY: 32 bytes (hex or base64) sealing access tokens
-	GraphBaseURL        string        // COEX_GRAPH_BASE_URL, default https://graph.facebook.com
-	GraphAPIVersion     string        // COEX_GRAPH_API_VERSION, default v25.0
-	PositusBaseURL      string        // COEX_POSITUS_BASE_URL, default https://api.positus.global
-	PositusWebhookToken string        // COEX_POSITUS_WEBHOOK_TOKEN: per-install secret for forwarded webhooks
-	SyncTimeout         time.Duration // COEX_SYNC_TIMEOUT, default 24h
-	EventsCacheTTL      time.Duration // COEX_EVENTS_CACHE_TTL, default 60s
-	SecureCookies       bool          // COEX_SECURE_COOKIES, default true unless the address is loopback
-	Workers             int           // COEX_WORKERS, default 2
-	WebhookMemory       int64         // COEX_WEBHOOK_MEMORY_MB in bytes: webhook bodies read at once, default 32 MiB
-	Media               MediaConfig   // COEX_MEDIA_*
-	InstanceID          string        // COEX_INSTANCE_ID: stable name of this instance (its inbox claims); default the hostname
+	Addr                string           // COEX_ADDR, default 127.0.0.1:8080
+	DatabaseURL         string           // COEX_DATABASE_URL, default sqlite:data/coexhistory.db
+	AppSecret           string           // COEX_APP_SECRET: Meta app secret, verifies X-Hub-Signature-256
+	VerifyToken         string           // COEX_VERIFY_TOKEN: webhook verification handshake
+	SecretKey           []byte           // COEX_SECRET_KEY: 32 bytes (hex or base64) sealing access tokens
+	GraphBaseURL        string           // COEX_GRAPH_BASE_URL, default https://graph.facebook.com
+	GraphAPIVersion     string           // COEX_GRAPH_API_VERSION, default v25.0
+	PositusBaseURL      string           // COEX_POSITUS_BASE_URL, default https://api.positus.global
+	PositusWebhookToken string           // COEX_POSITUS_WEBHOOK_TOKEN: per-install secret for forwarded webhooks
+	SyncTimeout         time.Duration    // COEX_SYNC_TIMEOUT, default 24h
+	EventsCacheTTL      time.Duration    // COEX_EVENTS_CACHE_TTL, default 60s
+	SecureCookies       bool             // COEX_SECURE_COOKIES, default true unless the address is loopback
+	Workers             int              // COEX_WORKERS, default 2
+	WebhookMemory       int64            // COEX_WEBHOOK_MEMORY_MB in bytes: webhook bodies read at once, default 32 MiB
+	Media               MediaConfig      // COEX_MEDIA_*
+	InstanceID          string           // COEX_INSTANCE_ID: stable name of this instance (its inbox claims); default the hostname
+	TrustedProxies      *proxies.Trusted // COEX_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For/-Proto are believed
 }
 
 // Error names the variable that is wrong.
@@ -104,6 +106,9 @@ func Load(getenv func(string) string, requireSecrets bool) (Config, error) {
 			return c, &Error{"COEX_SECURE_COOKIES", "must be true or false"}
 		}
 		c.SecureCookies = b
+	}
+	if c.TrustedProxies, err = proxies.Parse(getenv("COEX_TRUSTED_PROXIES")); err != nil {
+		return c, &Error{"COEX_TRUSTED_PROXIES", err.Error() + ` (use CIDRs such as "10.0.0.0/8, 192.0.2.10")`}
 	}
 	if key := getenv("COEX_SECRET_KEY"); key != "" {
 		if c.SecretKey, err = parseKey(key); err != nil {

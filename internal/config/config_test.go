@@ -45,6 +45,7 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"bad workers", "COEX_WORKERS", "0", "COEX_WORKERS"},
 		{"short positus token", "COEX_POSITUS_WEBHOOK_TOKEN", "short", "COEX_POSITUS_WEBHOOK_TOKEN"},
 		{"bad secure cookies", "COEX_SECURE_COOKIES", "maybe", "COEX_SECURE_COOKIES"},
+		{"bad trusted proxies", "COEX_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local", "COEX_TRUSTED_PROXIES"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"coexhistory/internal/events"
 	"coexhistory/internal/ingest"
 	"coexhistory/internal/provider"
+	"coexhistory/internal/proxies"
 	"coexhistory/internal/receipts"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/search"
@@ -151,16 +154,20 @@ func New(s *Services) http.Handler {
 		Search:        search.New(s.DB),
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,
+		Proxies:       s.Config.TrustedProxies,
+		CSRFKey:       csrfKey(s.Config.SecretKey),
 		SyncTimeout:   s.Config.SyncTimeout,
 		Now:           s.Now,
 	})
 	e.HTTPErrorHandler = h.ErrorHandler
-	e.IPExtractor = echo.ExtractIPDirect()
+	// The client's address (rate limits, audit log) is the connection's peer, or what a
+	// trusted proxy says it is.
+	e.IPExtractor = s.Config.TrustedProxies.ClientIP
 
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(s.Logger))
 	e.Use(middleware.Recover())
-	e.Use(securityHeaders)
+	e.Use(securityHeaders(s.Config.TrustedProxies))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit: "1M",
 		// Webhooks read their body under their own, larger limit.
@@ -198,19 +205,30 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	})
 }
 
-// securityHeaders sets a strict CSP (only our own scripts and styles) and friends.
-func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-		if c.Request().TLS != nil {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+// csrfKey derives the key that signs the sign-in form's CSRF token from the install's
+// secret key (never the Meta app secret, which Meta knows too).
+func csrfKey(secretKey []byte) []byte {
+	m := hmac.New(sha256.New, secretKey)
+	m.Write([]byte("coexhistory pre-session csrf key"))
+	return m.Sum(nil)
+}
+
+// securityHeaders sets a strict CSP (only our own scripts and styles) and friends, and HSTS
+// when the client came over HTTPS (directly, or as a trusted proxy says).
+func securityHeaders(trusted *proxies.Trusted) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "same-origin")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+			if trusted.IsHTTPS(c.Request()) {
+				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			}
+			return next(c)
 		}
-		return next(c)
 	}
 }
