@@ -10,7 +10,6 @@ import (
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/registry"
 	"coexhistory/models"
-	"coexhistory/views/components"
 	"coexhistory/views/pages"
 )
 
@@ -57,8 +56,7 @@ func (h *Handlers) numberRows(c echo.Context) ([]pages.NumberRow, error) {
 		rows = append(rows, pages.NumberRow{
 			ID: n.ID, Label: n.Label, DisplayPhoneNumber: n.DisplayPhoneNumber, PhoneNumberID: n.PhoneNumberID,
 			Provider: n.Provider, AccountState: n.AccountState, OnboardedAt: n.OnboardedAt,
-			Sync: components.SyncBadge{NumberID: n.ID, State: st.State, Progress: st.Progress, Reason: st.Reason,
-				CanSync: st.CanSync, DisabledReason: st.DisabledReason},
+			Sync:     syncBadge(n.ID, st),
 			Messages: cnt.Messages, Threads: cnt.Threads, LastActivity: cnt.LastMessageAt,
 		})
 	}

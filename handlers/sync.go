@@ -15,6 +15,7 @@ import (
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/store"
 	"coexhistory/internal/syncer"
+	"coexhistory/internal/syncstate"
 	"coexhistory/models"
 	"coexhistory/views/components"
 	"coexhistory/views/pages"
@@ -75,10 +76,40 @@ func (h *Handlers) readSync(c echo.Context, n models.BusinessNumber, full bool) 
 	return v, nil
 }
 
-func (v syncView) badge() components.SyncBadge {
-	st := v.status
-	return components.SyncBadge{NumberID: v.number.ID, State: st.State, Progress: st.Progress, Reason: st.Reason,
-		CanSync: st.CanSync, DisabledReason: st.DisabledReason}
+func (v syncView) badge() components.SyncBadge { return syncBadge(v.number.ID, v.status) }
+
+// syncBadge is the one place a number's sync state becomes the badge staff see.
+func syncBadge(numberID uint64, st syncer.Status) components.SyncBadge {
+	state := st.State
+	if state == "" {
+		state = models.SyncNotRequested
+	}
+	return components.SyncBadge{NumberID: numberID, State: state, Label: syncLabel(state, st.Progress, st.Reason),
+		Polling: syncstate.Running(state), Progress: st.Progress, CanSync: st.CanSync, DisabledReason: st.DisabledReason}
+}
+
+// syncLabel is the badge text of a sync state.
+func syncLabel(state string, progress int, reason string) string {
+	switch state {
+	case models.SyncNotRequested:
+		return "Not synced"
+	case models.SyncRequested:
+		return "Requested"
+	case models.SyncReceiving:
+		return fmt.Sprintf("Receiving %d %%", progress)
+	case models.SyncComplete:
+		return "Complete"
+	case models.SyncDeclined:
+		return "Declined by business"
+	case models.SyncTimedOut:
+		return "Timed out"
+	case models.SyncFailed:
+		if reason != "" {
+			return "Failed: " + reason
+		}
+		return "Failed"
+	}
+	return state
 }
 
 // panel shapes the sync panel.
@@ -234,7 +265,7 @@ func (h *Handlers) syncFragment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if syncer.Running(c.QueryParam("was")) && !syncer.Running(v.status.State) {
+	if syncstate.Running(c.QueryParam("was")) && !syncstate.Running(v.status.State) {
 		c.Response().Header().Set("HX-Trigger", "syncChanged")
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
@@ -281,7 +312,7 @@ func (h *Handlers) requestSync(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if syncer.Running(v.status.State) {
+	if syncstate.Running(v.status.State) {
 		flash(c, kind, msg)
 	} else {
 		// Over before the panel could poll (a fast upstream, or a failure): tell the page now.

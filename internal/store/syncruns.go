@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"coexhistory/internal/coex"
+	"coexhistory/internal/syncstate"
 	"coexhistory/models"
 )
 
@@ -89,17 +91,19 @@ func (db *DB) UpdateSyncRun(ctx context.Context, pnid string, from []string, u S
 // requested before `before` to timed_out, one conditional update each, and returns the runs
 // it moved as they were before. A run that a chunk moved on meanwhile is left alone.
 func (db *DB) TimeOutSyncRuns(ctx context.Context, before time.Time) ([]models.SyncRun, error) {
+	from := syncstate.Sources(syncstate.EventTimeout)
 	var stale []models.SyncRun
-	err := db.q(ctx).Where("state = ? AND requested_at < ?", models.SyncRequested, before.UTC()).
+	err := db.q(ctx).Where("state IN ? AND requested_at < ?", from, before.UTC()).
 		Order("requested_at").Limit(500).Find(&stale).Error
 	if err != nil {
 		return nil, fmt.Errorf("find stale sync runs: %w", translate(err))
 	}
 	var moved []models.SyncRun
 	for _, r := range stale {
+		to, _ := syncstate.Next(r.State, syncstate.EventTimeout)
 		res := db.q(ctx).Model(&models.SyncRun{}).
-			Where("phone_number_id = ? AND state = ? AND requested_at < ?", r.PhoneNumberID, models.SyncRequested, before.UTC()).
-			Updates(map[string]any{"state": models.SyncTimedOut, "updated_at": db.now()})
+			Where("phone_number_id = ? AND state = ? AND requested_at < ?", r.PhoneNumberID, r.State, before.UTC()).
+			Updates(map[string]any{"state": to, "updated_at": db.now()})
 		if res.Error != nil {
 			return moved, fmt.Errorf("time out sync run %s: %w", r.PhoneNumberID, translate(res.Error))
 		}
@@ -135,31 +139,34 @@ func (db *DB) SyncedContacts(ctx context.Context, pnid string) (int64, error) {
 	return n, nil
 }
 
-// advanceSyncRun records a new chunk in the number's sync run, as syncer.Next has it: a
+// advanceSyncRun records a new chunk in the number's sync run, as syncstate.Next has it: a
 // chunk moves any run but a complete or declined one to receiving (a failed or timed-out
-// one too: Meta is sending), progress 100 completes it. MySQL evaluates the
-// assignments left to right on the updated row, so each one reads only columns assigned
+// one too: Meta is sending), progress 100 (the highest seen) completes it. MySQL evaluates
+// the assignments left to right on the updated row, so each one reads only columns assigned
 // after it.
 func (db *DB) advanceSyncRun(ctx context.Context, pnid string, progress int, now time.Time) error {
-	state := models.SyncReceiving
+	ev := syncstate.EventChunk
 	var completedAt *time.Time
 	if progress >= 100 {
-		state, completedAt = models.SyncComplete, &now
+		ev, completedAt = syncstate.EventLastChunk, &now
 	}
-	final := "('" + models.SyncComplete + "', '" + models.SyncDeclined + "')"
+	state, _ := syncstate.Next(models.SyncNotRequested, ev)
+	completes := sqlStateList(statesMovedTo(syncstate.EventLastChunk, models.SyncComplete))
 	var q string
 	if db.dialect == MySQL {
 		q = insertSyncRun + ` ON DUPLICATE KEY UPDATE
-  completed_at = CASE WHEN state NOT IN ` + final + ` AND GREATEST(progress, VALUES(progress)) >= 100 THEN COALESCE(completed_at, VALUES(updated_at)) ELSE completed_at END,
-  state = CASE WHEN state IN ` + final + ` THEN state WHEN GREATEST(progress, VALUES(progress)) >= 100 THEN '` + models.SyncComplete + `' ELSE '` + models.SyncReceiving + `' END,
+  completed_at = CASE WHEN state IN ` + completes + ` AND GREATEST(progress, VALUES(progress)) >= 100 THEN COALESCE(completed_at, VALUES(updated_at)) ELSE completed_at END,
+  state = CASE WHEN GREATEST(progress, VALUES(progress)) >= 100 THEN ` + sqlStateAfter("state", syncstate.EventLastChunk) +
+			` ELSE ` + sqlStateAfter("state", syncstate.EventChunk) + ` END,
   progress = GREATEST(progress, VALUES(progress)),
   first_chunk_at = COALESCE(first_chunk_at, VALUES(first_chunk_at)),
   last_chunk_at = VALUES(last_chunk_at),
   updated_at = VALUES(updated_at)`
 	} else {
 		q = insertSyncRun + ` ON CONFLICT (phone_number_id) DO UPDATE SET
-  completed_at = CASE WHEN sync_runs.state NOT IN ` + final + ` AND MAX(sync_runs.progress, excluded.progress) >= 100 THEN COALESCE(sync_runs.completed_at, excluded.updated_at) ELSE sync_runs.completed_at END,
-  state = CASE WHEN sync_runs.state IN ` + final + ` THEN sync_runs.state WHEN MAX(sync_runs.progress, excluded.progress) >= 100 THEN '` + models.SyncComplete + `' ELSE '` + models.SyncReceiving + `' END,
+  completed_at = CASE WHEN sync_runs.state IN ` + completes + ` AND MAX(sync_runs.progress, excluded.progress) >= 100 THEN COALESCE(sync_runs.completed_at, excluded.updated_at) ELSE sync_runs.completed_at END,
+  state = CASE WHEN MAX(sync_runs.progress, excluded.progress) >= 100 THEN ` + sqlStateAfter("sync_runs.state", syncstate.EventLastChunk) +
+			` ELSE ` + sqlStateAfter("sync_runs.state", syncstate.EventChunk) + ` END,
   progress = MAX(sync_runs.progress, excluded.progress),
   first_chunk_at = COALESCE(sync_runs.first_chunk_at, excluded.first_chunk_at),
   last_chunk_at = excluded.last_chunk_at,
@@ -169,6 +176,36 @@ func (db *DB) advanceSyncRun(ctx context.Context, pnid string, progress int, now
 		return fmt.Errorf("sync run progress: %w", err)
 	}
 	return nil
+}
+
+// sqlStateAfter is a SQL expression for the state after ev of a run whose state is in col,
+// written from syncstate.Next (a state where ev does not apply is kept).
+func sqlStateAfter(col string, ev syncstate.Event) string {
+	var b strings.Builder
+	b.WriteString("CASE " + col)
+	for _, from := range syncstate.States {
+		if to, ok := syncstate.Next(from, ev); ok {
+			b.WriteString(" WHEN '" + from + "' THEN '" + to + "'")
+		}
+	}
+	b.WriteString(" ELSE " + col + " END")
+	return b.String()
+}
+
+// statesMovedTo lists the states that ev moves to the state to (not those already in it).
+func statesMovedTo(ev syncstate.Event, to string) []string {
+	var out []string
+	for _, from := range syncstate.States {
+		if next, ok := syncstate.Next(from, ev); ok && next == to && from != to {
+			out = append(out, from)
+		}
+	}
+	return out
+}
+
+// sqlStateList is a SQL list of states, e.g. ('requested', 'receiving').
+func sqlStateList(states []string) string {
+	return "('" + strings.Join(states, "', '") + "')"
 }
 
 // auditSyncState runs change inside the caller's transaction and, when it moved the number's
@@ -242,25 +279,23 @@ func (db *DB) ApplyHistoryErrors(ctx context.Context, phoneNumberID string, errs
 func (db *DB) recordHistoryError(ctx context.Context, pnid string, he coex.HistoryError) error {
 	now := db.now()
 	msg := clip(historyErrorText(he), 1000)
-	state := models.SyncFailed
-	// keep: the states this error does not change.
-	keep := "('" + models.SyncComplete + "', '" + models.SyncDeclined + "')"
+	ev := syncstate.EventHistoryError
 	if he.Declined() {
-		state = models.SyncDeclined
-		keep = "('" + models.SyncComplete + "')"
+		ev = syncstate.EventDeclined
 	}
+	state, _ := syncstate.Next(models.SyncNotRequested, ev)
 	var q string
 	if db.dialect == MySQL {
 		q = insertSyncRun + ` ON DUPLICATE KEY UPDATE
   error_code = CASE WHEN state = '` + models.SyncDeclined + `' THEN error_code ELSE VALUES(error_code) END,
   error_message = CASE WHEN state = '` + models.SyncDeclined + `' THEN error_message ELSE VALUES(error_message) END,
-  state = CASE WHEN state IN ` + keep + ` THEN state ELSE VALUES(state) END,
+  state = ` + sqlStateAfter("state", ev) + `,
   updated_at = VALUES(updated_at)`
 	} else {
 		q = insertSyncRun + ` ON CONFLICT (phone_number_id) DO UPDATE SET
   error_code = CASE WHEN sync_runs.state = '` + models.SyncDeclined + `' THEN sync_runs.error_code ELSE excluded.error_code END,
   error_message = CASE WHEN sync_runs.state = '` + models.SyncDeclined + `' THEN sync_runs.error_message ELSE excluded.error_message END,
-  state = CASE WHEN sync_runs.state IN ` + keep + ` THEN sync_runs.state ELSE excluded.state END,
+  state = ` + sqlStateAfter("sync_runs.state", ev) + `,
   updated_at = excluded.updated_at`
 	}
 	if _, err := db.rawExec(ctx, q, pnid, state, 0, nil, nil, nil, nil, he.Code, msg, now); err != nil {

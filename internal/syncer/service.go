@@ -12,6 +12,7 @@ import (
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/provider"
 	"coexhistory/internal/store"
+	"coexhistory/internal/syncstate"
 	"coexhistory/models"
 )
 
@@ -119,7 +120,7 @@ func (s *Service) Request(ctx context.Context, a Actor, pnid string) (Result, er
 	if !ok {
 		return Result{Run: run}, apperr.New(apperr.Internal, "No client is configured for the provider "+strconv.Quote(n.Provider)+".")
 	}
-	claimed, err := s.cfg.Store.ClaimSyncRun(ctx, pnid, Sources(EventRequest), now)
+	claimed, err := s.cfg.Store.ClaimSyncRun(ctx, pnid, syncstate.Sources(syncstate.EventRequest), now)
 	if err != nil {
 		return Result{Run: run}, err
 	}
@@ -226,7 +227,7 @@ func (s *Service) call(ctx, callCtx context.Context, a Actor, n models.BusinessN
 // fail moves a requested run to failed with code and a safe message.
 func (s *Service) fail(ctx context.Context, a Actor, pnid string, code int, msg string) {
 	failed := models.SyncFailed
-	ok, err := s.cfg.Store.UpdateSyncRun(ctx, pnid, Sources(EventRequestFailed), store.SyncRunUpdate{State: &failed, ErrorCode: &code, ErrorMessage: &msg})
+	ok, err := s.cfg.Store.UpdateSyncRun(ctx, pnid, syncstate.Sources(syncstate.EventRequestFailed), store.SyncRunUpdate{State: &failed, ErrorCode: &code, ErrorMessage: &msg})
 	if err != nil {
 		s.cfg.Logger.ErrorContext(ctx, "record failed sync", "phone_number_id", pnid, "err", err)
 		return

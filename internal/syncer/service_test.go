@@ -16,6 +16,7 @@ import (
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/internal/syncer"
+	"coexhistory/internal/syncstate"
 	"coexhistory/models"
 )
 
@@ -414,10 +415,10 @@ func TestSweepTimesOutWaitingRuns(t *testing.T) {
 			t.Fatalf("last audit = %q", last)
 		}
 		// A late chunk still counts: the state machine lets ingest move it on.
-		if next, ok := syncer.Next(models.SyncTimedOut, syncer.EventChunk); !ok || next != models.SyncReceiving {
+		if next, ok := syncstate.Next(models.SyncTimedOut, syncstate.EventChunk); !ok || next != models.SyncReceiving {
 			t.Fatalf("late chunk: %s %v", next, ok)
 		}
-		if moved, err := db.UpdateSyncRun(ctx, f.metaID, syncer.Sources(syncer.EventChunk), store.SyncRunUpdate{State: &receiving}); err != nil || !moved {
+		if moved, err := db.UpdateSyncRun(ctx, f.metaID, syncstate.Sources(syncstate.EventChunk), store.SyncRunUpdate{State: &receiving}); err != nil || !moved {
 			t.Fatalf("late chunk after timeout not applied: %v %v", moved, err)
 		}
 	})
@@ -429,7 +430,7 @@ func TestSweepFailsUnansweredRequests(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db, map[providertest.Route][]reply{"smb_app_state_sync": {ok("C")}, "history": {ok("H")}}, time.Hour, 0)
-		if ok, err := db.ClaimSyncRun(ctx, f.metaID, syncer.Sources(syncer.EventRequest), f.clock.Now()); err != nil || !ok {
+		if ok, err := db.ClaimSyncRun(ctx, f.metaID, syncstate.Sources(syncstate.EventRequest), f.clock.Now()); err != nil || !ok {
 			t.Fatalf("claim: %v %v", ok, err)
 		}
 		f.clock.Add(4 * time.Minute)

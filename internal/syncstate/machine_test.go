@@ -1,4 +1,4 @@
-package syncer
+package syncstate
 
 import (
 	"slices"
@@ -20,15 +20,15 @@ func TestNext(t *testing.T) {
 	)
 	// want[state][event] = next state, or "" when the event does not apply there.
 	want := map[string]map[Event]string{
-		nr: {EventRequest: rq, EventRequestFailed: "", EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventTimeout: ""},
-		rq: {EventRequest: "", EventRequestFailed: fl, EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventTimeout: to},
-		rc: {EventRequest: "", EventRequestFailed: "", EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventTimeout: ""},
-		cp: {EventRequest: "", EventRequestFailed: "", EventChunk: "", EventLastChunk: "", EventDeclined: "", EventTimeout: ""},
-		dc: {EventRequest: "", EventRequestFailed: "", EventChunk: "", EventLastChunk: "", EventDeclined: "", EventTimeout: ""},
+		nr: {EventRequest: rq, EventRequestFailed: "", EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventHistoryError: fl, EventTimeout: ""},
+		rq: {EventRequest: "", EventRequestFailed: fl, EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventHistoryError: fl, EventTimeout: to},
+		rc: {EventRequest: "", EventRequestFailed: "", EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventHistoryError: fl, EventTimeout: ""},
+		cp: {EventRequest: "", EventRequestFailed: "", EventChunk: "", EventLastChunk: "", EventDeclined: "", EventHistoryError: "", EventTimeout: ""},
+		dc: {EventRequest: "", EventRequestFailed: "", EventChunk: "", EventLastChunk: "", EventDeclined: "", EventHistoryError: "", EventTimeout: ""},
 		// A failed request may be retried; a chunk proves Meta accepted it after all.
-		fl: {EventRequest: rq, EventRequestFailed: "", EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventTimeout: ""},
+		fl: {EventRequest: rq, EventRequestFailed: "", EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventHistoryError: fl, EventTimeout: ""},
 		// Late chunks still count after a timeout.
-		to: {EventRequest: "", EventRequestFailed: "", EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventTimeout: ""},
+		to: {EventRequest: "", EventRequestFailed: "", EventChunk: rc, EventLastChunk: cp, EventDeclined: dc, EventHistoryError: fl, EventTimeout: ""},
 	}
 	if len(want) != len(States) {
 		t.Fatalf("table has %d states, the machine %d", len(want), len(States))

@@ -1,4 +1,7 @@
-package syncer
+// Package syncstate is the sync-run state machine: which events move a number's history sync
+// from one state to another. The sync service (requests, time-outs) and the store (history
+// webhooks) both follow it; it imports only models.
+package syncstate
 
 import "coexhistory/models"
 
@@ -12,6 +15,7 @@ const (
 	EventChunk         Event = "chunk"          // a history chunk arrived (progress < 100)
 	EventLastChunk     Event = "last_chunk"     // a history chunk with progress 100 arrived
 	EventDeclined      Event = "declined"       // the business declined to share (2593109)
+	EventHistoryError  Event = "history_error"  // a history webhook carried another error
 	EventTimeout       Event = "timeout"        // no webhook within the sync timeout
 )
 
@@ -22,7 +26,7 @@ var States = []string{
 }
 
 // Events lists every event.
-var Events = []Event{EventRequest, EventRequestFailed, EventChunk, EventLastChunk, EventDeclined, EventTimeout}
+var Events = []Event{EventRequest, EventRequestFailed, EventChunk, EventLastChunk, EventDeclined, EventHistoryError, EventTimeout}
 
 // Next is the sync state machine: the state after ev in state from, and whether ev applies
 // there at all (a false ok means "ignore the event, keep the state").
@@ -33,9 +37,11 @@ var Events = []Event{EventRequest, EventRequestFailed, EventChunk, EventLastChun
 // History webhooks are facts: a chunk counts whenever it comes, so a run that timed out,
 // failed (the answer was lost but Meta accepted) or was never requested here moves to
 // receiving (late chunks still count). A complete run stays complete (duplicates and media
-// follow-ups arrive after progress 100) and a declined one stays declined. Only a run that
-// is still waiting for its first webhook can time out. A new request is possible only before
-// any request or after a failed one; whether Meta still allows it is Describe's business.
+// follow-ups arrive after progress 100) and a declined one stays declined. A history error
+// other than a decline fails any other run, a receiving or timed-out one too (Meta says the
+// sync will not finish). Only a run that is still waiting for its first webhook can time
+// out. A new request is possible only before any request or after a failed one; whether
+// Meta still allows it is syncer.Describe's business.
 func Next(from string, ev Event) (to string, ok bool) {
 	if from == "" {
 		from = models.SyncNotRequested
@@ -49,7 +55,7 @@ func Next(from string, ev Event) (to string, ok bool) {
 		if from == models.SyncRequested {
 			return models.SyncFailed, true
 		}
-	case EventChunk, EventLastChunk, EventDeclined:
+	case EventChunk, EventLastChunk, EventDeclined, EventHistoryError:
 		switch from {
 		case models.SyncComplete, models.SyncDeclined:
 			return from, false
@@ -59,6 +65,8 @@ func Next(from string, ev Event) (to string, ok bool) {
 				return models.SyncComplete, true
 			case EventDeclined:
 				return models.SyncDeclined, true
+			case EventHistoryError:
+				return models.SyncFailed, true
 			}
 			return models.SyncReceiving, true
 		}
