@@ -83,23 +83,24 @@ type MessageSearch interface {
 
 // Deps are the services the handlers use; internal/server creates them.
 type Deps struct {
-	Logger       *slog.Logger
-	Auth         AuthService
-	Numbers      NumberService
-	Overview     Overview
-	Admin        AdminStore
-	Health       Health
-	Inbox        Inbox
-	InboxAdmin   InboxAdmin
-	Events       Timelines
-	Threads      ThreadReader
-	Search       MessageSearch
-	Sync         SyncRequester
-	SyncProgress SyncProgress
-	Preferences  Preferences        // per-user time zone, language, last look at the conversations
-	WakeIngest   func()             // tells the ingest workers new work arrived (optional)
-	Receipts     *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
-	Webhooks     WebhookConfig
+	Logger        *slog.Logger
+	Auth          AuthService
+	Numbers       NumberService
+	Overview      Overview
+	Admin         AdminStore
+	Health        Health
+	Inbox         Inbox
+	InboxAdmin    InboxAdmin
+	Events        Timelines
+	Threads       ThreadReader
+	Search        MessageSearch
+	Sync          SyncRequester
+	SyncProgress  SyncProgress
+	Preferences   Preferences        // per-user time zone, language, last look at the conversations
+	Conversations Conversations      // previews of the conversations list
+	WakeIngest    func()             // tells the ingest workers new work arrived (optional)
+	Receipts      *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
+	Webhooks      WebhookConfig
 	// ObserveWebhook is told of every webhook delivery: its route (meta, positus), field,
 	// outcome, size and how long it took to answer (optional; the metrics).
 	ObserveWebhook func(source, field, outcome string, size int, took time.Duration)

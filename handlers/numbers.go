@@ -63,6 +63,15 @@ func (h *Handlers) numberRows(c echo.Context) ([]pages.NumberRow, error) {
 	return rows, nil
 }
 
+// home is the landing page: the conversations for agents, the numbers for admins (who
+// bring the history in).
+func (h *Handlers) home(c echo.Context) error {
+	if p, ok := principal(c); ok && !p.IsAdmin() {
+		return h.conversationsPage(c)
+	}
+	return h.numbersPage(c)
+}
+
 func (h *Handlers) numbersPage(c echo.Context) error {
 	rows, err := h.numberRows(c)
 	if err != nil {

@@ -25,7 +25,8 @@ func (h *Handlers) Register(e *echo.Echo) {
 	// Staff pages: a session, and a CSRF token on every state-changing request.
 	staff := e.Group("", noStoreAll, h.loadSession, requireSession, h.loadViewer, h.csrf)
 	staff.POST("/logout", h.logout)
-	staff.GET("/", h.numbersPage)
+	staff.GET("/", h.home)
+	staff.GET("/numbers", h.numbersPage)
 	staff.GET("/numbers/table", h.numbersTable)
 	staff.GET("/numbers/:id", h.numberPage)
 	staff.GET("/numbers/:id/sync", h.syncFragment)
@@ -35,6 +36,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	staff.GET("/numbers/:id/threads", h.numberThreads)
 	staff.GET("/threads/:id", h.threadPage)
 	staff.GET("/profile", h.profilePage)
+	staff.GET("/conversations", h.conversationsPage)
 	staff.POST("/profile", h.saveProfile)
 
 	// Admin pages.

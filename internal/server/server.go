@@ -151,6 +151,7 @@ func New(s *Services) http.Handler {
 		SyncProgress:  s.DB,
 		Threads:       s.DB,
 		Preferences:   s.DB,
+		Conversations: s.DB,
 		Search:        search.New(s.DB),
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,
