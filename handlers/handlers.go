@@ -55,6 +55,7 @@ type AdminStore interface {
 type Health interface {
 	Ping(ctx context.Context) error
 	CheckSchema(ctx context.Context) error
+	CheckWrite(ctx context.Context, instance string) error // a real write, in its own transaction
 }
 
 // Inbox keeps raw webhook bodies.
@@ -101,6 +102,7 @@ type Deps struct {
 	WakeIngest    func()             // tells the ingest workers new work arrived (optional)
 	Receipts      *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
 	Webhooks      WebhookConfig
+	Instance      string // this instance's name (readiness writes its row)
 	// ObserveWebhook is told of every webhook delivery: its route (meta, positus), field,
 	// outcome, size and how long it took to answer (optional; the metrics).
 	ObserveWebhook func(source, field, outcome string, size int, took time.Duration)
@@ -124,6 +126,9 @@ func New(d Deps) *Handlers {
 		d.Logger = slog.Default()
 	}
 	d.Webhooks.setDefaults()
+	if d.Instance == "" {
+		d.Instance = "coexhistory"
+	}
 	return &Handlers{deps: d}
 }
 

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/labstack/echo/v4"
@@ -98,6 +100,10 @@ func (h *Handlers) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyWriteTimeout bounds the write of a readiness check: a write that waits longer (a
+// stuck disk, a lock) counts as failed.
+const readyWriteTimeout = 3 * time.Second
+
 func (h *Handlers) readyz(c echo.Context) error {
 	if err := h.deps.Health.Ping(ctx(c)); err != nil {
 		h.deps.Logger.Warn("readiness: database unreachable", "err", err)
@@ -105,6 +111,14 @@ func (h *Handlers) readyz(c echo.Context) error {
 	}
 	if err := h.deps.Health.CheckSchema(ctx(c)); err != nil {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database schema outdated"})
+	}
+	// Ready means webhooks can be stored: a read-only server, missing grants or a full disk
+	// fail here, not on Meta's next delivery.
+	wctx, cancel := context.WithTimeout(ctx(c), readyWriteTimeout)
+	defer cancel()
+	if err := h.deps.Health.CheckWrite(wctx, h.deps.Instance); err != nil {
+		h.deps.Logger.Warn("readiness: database cannot take a write", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database cannot take a write"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -231,7 +231,7 @@ setup_mysql() {
 		start=$(now_ms)
 		start_mariadb
 		"$CLIENT" --no-defaults -uroot --socket="$DB_DIR/mysqld.sock" -e \
-			"CREATE USER 'coex'@'127.0.0.1' IDENTIFIED BY 'coex'; GRANT ALL PRIVILEGES ON *.* TO 'coex'@'127.0.0.1'; FLUSH PRIVILEGES;"
+			"CREATE USER 'coex'@'127.0.0.1' IDENTIFIED BY 'coex'; GRANT ALL PRIVILEGES ON *.* TO 'coex'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;"
 		export COEX_TEST_MYSQL_URL="mysql://coex:coex@127.0.0.1:$MYSQL_PORT/"
 		export COEX_TEST_REQUIRE_MYSQL=1
 		TIMINGS+=("$(printf '%-28s %s' "start MariaDB" "$(elapsed "$start")")")

@@ -138,6 +138,7 @@ func New(s *Services) http.Handler {
 		InboxAdmin: s.DB,
 		WakeIngest: s.Ingest.Notify,
 		Receipts:   s.Receipts,
+		Instance:   s.Ingest.Instance(),
 		Webhooks: handlers.WebhookConfig{
 			AppSecret:    []byte(s.Config.AppSecret),
 			VerifyToken:  s.Config.VerifyToken,
