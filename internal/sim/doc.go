@@ -8,7 +8,9 @@
 //
 // The benchmarks take their data from here too: Corpus generates stored threads and
 // messages for the search benchmark, and HistoryStream generates a history sync of any size
-// one webhook body at a time for the ingest benchmark.
+// one webhook body at a time for the ingest benchmark. Generate and HistoryStream share one
+// encoder of Meta's payloads (wire.go: the types, the escaping, the WAMIDs) and draw phase
+// windows, phone numbers, statuses and texts the same way (draw.go, texts.go).
 //
 // Server answers the sync endpoints (Meta's smb_app_data and Positus's onboarding-smb-app
 // calls, once per number and sync type), posts the webhooks of an accepted sync to a

@@ -3,7 +3,6 @@ package sim
 import (
 	"cmp"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
@@ -193,7 +192,7 @@ type generator struct {
 	cfg    HistoryConfig
 	now    int64
 	serial int
-	phones map[string]bool
+	phones phoneBook
 }
 
 // Generate builds the history of n. It is deterministic: the same inputs give byte-identical
@@ -209,7 +208,7 @@ func Generate(n Number, cfg HistoryConfig) (*History, error) {
 		n:      n,
 		cfg:    cfg,
 		now:    cfg.Now.Unix(),
-		phones: map[string]bool{n.DisplayPhoneNumber: true},
+		phones: phoneBook{n.DisplayPhoneNumber: true},
 	}
 	h := &History{Number: n, Config: cfg, byID: make(map[string]int, cfg.Messages), byHistoryID: make(map[string]int, cfg.Messages/2)}
 
@@ -249,36 +248,9 @@ func (g *generator) contacts(count int) []Contact {
 		if g.rng.IntN(100) < 10 {
 			full += pick(g.rng, suffixes)
 		}
-		out = append(out, Contact{PhoneNumber: g.phone(english), FullName: full, FirstName: first})
+		out = append(out, Contact{PhoneNumber: g.phones.draw(g.rng, english), FullName: full, FirstName: first})
 	}
 	return out
-}
-
-// phone returns a new unique WhatsApp number: Brazilian mobile numbers, or for foreign
-// contacts US, Portuguese, Argentine or British ones.
-func (g *generator) phone(foreign bool) string {
-	for {
-		var p string
-		if !foreign {
-			ddd := pick(g.rng, []string{"11", "11", "11", "21", "21", "31", "41", "51", "61", "71", "81", "85", "19"})
-			p = fmt.Sprintf("55%s9%08d", ddd, g.rng.IntN(100000000))
-		} else {
-			switch g.rng.IntN(4) {
-			case 0:
-				p = fmt.Sprintf("1%03d%07d", 201+g.rng.IntN(780), g.rng.IntN(10000000))
-			case 1:
-				p = fmt.Sprintf("3519%08d", g.rng.IntN(100000000))
-			case 2:
-				p = fmt.Sprintf("54911%08d", g.rng.IntN(100000000))
-			default:
-				p = fmt.Sprintf("447%09d", g.rng.IntN(1000000000))
-			}
-		}
-		if !g.phones[p] {
-			g.phones[p] = true
-			return p
-		}
-	}
 }
 
 // threads is one chat per contact plus about one unsaved number per ten contacts (at least
@@ -294,30 +266,10 @@ func (g *generator) threads(contacts []Contact) []thread {
 	}
 	for range unsaved {
 		foreign := g.rng.IntN(100) < 15
-		out = append(out, thread{phone: g.phone(foreign), english: foreign})
+		out = append(out, thread{phone: g.phones.draw(g.rng, foreign), english: foreign})
 	}
 	g.rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
-}
-
-// Phase windows, counted back from onboarding.
-const (
-	day       = int64(24 * 3600)
-	phase1Top = day      // phase 0 is the last day
-	phase2Top = 90 * day // phase 1 reaches 90 days back
-	spanSecs  = 180 * day
-)
-
-// phaseOf returns the phase of a message sent at ts.
-func phaseOf(now, ts int64) int {
-	switch age := now - ts; {
-	case age < phase1Top:
-		return 0
-	case age < phase2Top:
-		return 1
-	default:
-		return 2
-	}
 }
 
 // messages generates count messages as conversations: a few to a dozen messages close in
@@ -344,17 +296,11 @@ func (g *generator) messages(threads []thread, count int) []*genMessage {
 		gaps := make([]int64, length)
 		var span int64
 		for i := 1; i < length; i++ {
-			switch r := g.rng.IntN(100); {
-			case r < 8:
-				gaps[i] = 0 // same second: order then falls back to position
-			case r < 13:
-				gaps[i] = 3600 + g.rng.Int64N(5*3600)
-			default:
-				gaps[i] = 5 + g.rng.Int64N(20*60)
-			}
+			gaps[i] = drawGap(g.rng)
 			span += gaps[i]
 		}
-		lo, hi := g.window()
+		// About 6% of the conversations in phase 0, 60% in phase 1 and 34% in phase 2.
+		lo, hi := drawWindow(g.rng, g.now, 6, 60)
 		start := lo + g.rng.Int64N(max(1, hi-lo-span))
 		ts := start
 		outbound := g.rng.IntN(100) < 30
@@ -371,19 +317,6 @@ func (g *generator) messages(threads []thread, count int) []*genMessage {
 	return out
 }
 
-// window picks the time window of a new conversation: about 6% in phase 0, 60% in phase 1
-// and 34% in phase 2.
-func (g *generator) window() (lo, hi int64) {
-	switch r := g.rng.IntN(100); {
-	case r < 6:
-		return g.now - phase1Top, g.now
-	case r < 66:
-		return g.now - phase2Top, g.now - phase1Top
-	default:
-		return g.now - spanSecs, g.now - phase2Top
-	}
-}
-
 // message makes one message of thread t; earlier holds the thread's messages so far.
 func (g *generator) message(t thread, texts textSet, outbound bool, ts int64, earlier []*genMessage) *genMessage {
 	g.serial++
@@ -392,7 +325,7 @@ func (g *generator) message(t thread, texts textSet, outbound bool, ts int64, ea
 	if outbound {
 		from = g.n.DisplayPhoneNumber
 	}
-	id := g.wamid(t.phone, outbound)
+	id := wamid(t.phone, outbound, g.serial, g.rng.Uint32())
 	m.rec = MessageRecord{ID: id, Thread: t.phone, From: from, Outbound: outbound, Timestamp: ts}
 	m.wire = wireMessage{From: from, ID: id, Timestamp: strconv.FormatInt(ts, 10)}
 
@@ -413,7 +346,7 @@ func (g *generator) message(t thread, texts textSet, outbound bool, ts int64, ea
 		if outbound {
 			lines = texts.outbound
 		}
-		body := g.fill(pick(g.rng, lines), t.name)
+		body := fillText(g.rng, pick(g.rng, lines), t.name)
 		m.rec.Type, m.rec.Text = "text", body
 		m.wire.Type, m.wire.Text = "text", &wireText{Body: body}
 	case kind < 83:
@@ -431,7 +364,7 @@ func (g *generator) message(t thread, texts textSet, outbound bool, ts int64, ea
 		m.wire.Type = "location"
 		m.wire.Location = &wireLocation{Latitude: p.lat, Longitude: p.lng, Name: p.name, Address: p.address}
 	}
-	m.rec.Status = g.status(outbound, m.rec.MediaType)
+	m.rec.Status = drawStatus(g.rng, outbound, m.rec.MediaType == "audio")
 	m.wire.HistoryContext = &historyContext{Status: m.rec.Status, FromMe: outbound}
 	if outbound {
 		m.rec.HistoryID = strconv.FormatUint(1e15+hash64("history-id", id)%9e15, 10)
@@ -455,78 +388,13 @@ func (g *generator) media(m *genMessage) *wireMedia {
 	default:
 		m.rec.MediaType = "document"
 		md.MimeType = "application/pdf"
-		md.Filename = g.fill(pick(g.rng, documentNames()), "")
+		md.Filename = fillText(g.rng, pick(g.rng, documentNames()), "")
 		if g.rng.IntN(2) == 0 {
 			md.Caption = "segue o arquivo"
 		}
 	}
 	m.rec.Text = md.Caption
 	return md
-}
-
-// status draws history_context.status: outbound messages mostly READ, some DELIVERED,
-// SENT, PLAYED (audio) or ERROR; inbound ones mostly READ. About one in twenty is lowercase.
-func (g *generator) status(outbound bool, mediaType string) string {
-	var s string
-	r := g.rng.IntN(100)
-	switch {
-	case mediaType == "audio" && r < 60:
-		s = "PLAYED"
-	case !outbound && r < 88:
-		s = "READ"
-	case !outbound && r < 97:
-		s = "DELIVERED"
-	case !outbound:
-		s = "PENDING"
-	case r < 58:
-		s = "READ"
-	case r < 82:
-		s = "DELIVERED"
-	case r < 94:
-		s = "SENT"
-	default:
-		s = "ERROR"
-	}
-	if g.rng.IntN(100) < 5 {
-		s = strings.ToLower(s)
-	}
-	return s
-}
-
-// fill replaces the placeholders of a text template.
-func (g *generator) fill(s, name string) string {
-	if !strings.Contains(s, "{") {
-		return s
-	}
-	if name == "" {
-		s = strings.ReplaceAll(s, ", {name}", "")
-		s = strings.ReplaceAll(s, " {name}", "")
-	}
-	// The values are drawn whether used or not, so that the random stream does not depend
-	// on the template.
-	order := strconv.Itoa(1000 + g.rng.IntN(9000))
-	hour := strconv.Itoa(8 + g.rng.IntN(11))
-	price := fmt.Sprintf("%d,%02d", 10+g.rng.IntN(290), g.rng.IntN(100))
-	s = strings.ReplaceAll(s, "{name}", name)
-	s = strings.ReplaceAll(s, "{order}", order)
-	s = strings.ReplaceAll(s, "{hour}", hour)
-	return strings.ReplaceAll(s, "{price}", price)
-}
-
-// wamid builds an id shaped like Meta's: base64 of the other party's number, the direction
-// and a 20-character hex id. The serial number inside makes it unique within a history.
-func (g *generator) wamid(other string, outbound bool) string {
-	dir := byte(0x12)
-	if outbound {
-		dir = 0x11
-	}
-	inner := fmt.Sprintf("3EB0%08X%08X", g.serial, g.rng.Uint32())
-	b := []byte{0x1c, 0x18, byte(len(other))}
-	b = append(b, other...)
-	b = append(b, 0x15, 0x02, 0x00, dir, 0x18, byte(len(inner)))
-	b = append(b, inner...)
-	b = append(b, 0x00)
-	return "wamid." + base64.StdEncoding.EncodeToString(b)
 }
 
 // plant puts the fixed search and escaping texts into text messages at fixed positions.
@@ -566,22 +434,13 @@ func (g *generator) contactBodies(contacts []Contact) ([][]byte, error) {
 				Metadata: stateSyncMetadata{Timestamp: ts},
 			}
 		}
-		body, err := encodeWebhook(g.envelope("smb_app_state_sync", webhookValue{StateSync: items}))
+		body, err := encodeWebhook(envelope(g.n, "smb_app_state_sync", webhookValue{StateSync: items}))
 		if err != nil {
 			return nil, fmt.Errorf("contacts webhook: %w", err)
 		}
 		out = append(out, body)
 	}
 	return out, nil
-}
-
-func (g *generator) envelope(field string, v webhookValue) webhookEnvelope {
-	v.MessagingProduct = "whatsapp"
-	v.Metadata = valueMetadata{DisplayPhoneNumber: g.n.DisplayPhoneNumber, PhoneNumberID: g.n.PhoneNumberID}
-	return webhookEnvelope{
-		Object: "whatsapp_business_account",
-		Entry:  []webhookEntry{{ID: g.n.WABAID, Changes: []webhookChange{{Field: field, Value: v}}}},
-	}
 }
 
 // chunks cuts each phase into chunks of ChunkSize messages. Within a phase, threads come
@@ -608,6 +467,7 @@ func (g *generator) chunks(h *History, threads []thread, msgs []*genMessage) err
 		byPhase[m.rec.Phase] = append(byPhase[m.rec.Phase], m)
 	}
 	total, sent := len(msgs), 0
+	var items threadList
 	for phase, list := range byPhase {
 		slices.SortFunc(list, func(a, b *genMessage) int {
 			return cmp.Or(cmp.Compare(a.rank, b.rank),
@@ -617,13 +477,10 @@ func (g *generator) chunks(h *History, threads []thread, msgs []*genMessage) err
 			part := list[start:min(start+g.cfg.ChunkSize, len(list))]
 			sent += len(part)
 			progress := sent * 100 / total
-			var wt []wireThread
+			items.reset()
 			for _, m := range part {
 				m.rec.ChunkOrder = order
-				if len(wt) == 0 || wt[len(wt)-1].ID != m.rec.Thread {
-					wt = append(wt, wireThread{ID: m.rec.Thread})
-				}
-				wt[len(wt)-1].Messages = append(wt[len(wt)-1].Messages, m.wire)
+				items.add(m.rec.Thread, &m.wire)
 				h.byID[m.rec.ID] = len(h.Messages)
 				if m.rec.HistoryID != "" {
 					h.byHistoryID[m.rec.HistoryID] = len(h.Messages)
@@ -631,12 +488,11 @@ func (g *generator) chunks(h *History, threads []thread, msgs []*genMessage) err
 				m.rec.FollowUp = m.media != nil && g.now-m.rec.Timestamp <= int64(MediaFollowUpWindow/time.Second)
 				h.Messages = append(h.Messages, m.rec)
 			}
-			item := historyItem{Metadata: &chunkMetadata{Phase: phase, ChunkOrder: order, Progress: progress}, Threads: wt}
-			body, err := encodeWebhook(g.envelope("history", webhookValue{History: []historyItem{item}}))
+			body, err := historyChunk(g.n, chunkMetadata{Phase: phase, ChunkOrder: order, Progress: progress}, &items)
 			if err != nil {
-				return fmt.Errorf("history chunk %d/%d: %w", phase, order, err)
+				return err
 			}
-			h.Chunks = append(h.Chunks, Chunk{Phase: phase, Order: order, Progress: progress, Threads: len(wt), Messages: len(part), Body: body})
+			h.Chunks = append(h.Chunks, Chunk{Phase: phase, Order: order, Progress: progress, Threads: items.threads, Messages: len(part), Body: body})
 		}
 	}
 	return nil
@@ -657,7 +513,7 @@ func (g *generator) followUps(h *History, msgs []*genMessage) ([][]byte, error) 
 		if len(batch) == 0 {
 			return nil
 		}
-		body, err := encodeWebhook(g.envelope("history", webhookValue{Messages: batch}))
+		body, err := encodeWebhook(envelope(g.n, "history", webhookValue{Messages: batch}))
 		if err != nil {
 			return fmt.Errorf("media follow-up: %w", err)
 		}
@@ -700,14 +556,12 @@ func (g *generator) declined() ([]byte, error) {
 		Message:   "History sync turned off by the business in the WhatsApp Business app",
 		ErrorData: errorDataBlock{Details: "The business chose not to share chat history"},
 	}}}
-	body, err := encodeWebhook(g.envelope("history", webhookValue{History: []historyItem{item}}))
+	body, err := encodeWebhook(envelope(g.n, "history", webhookValue{History: []historyItem{item}}))
 	if err != nil {
 		return nil, fmt.Errorf("declined webhook: %w", err)
 	}
 	return body, nil
 }
-
-func pick[T any](rng *rand.Rand, list []T) T { return list[rng.IntN(len(list))] }
 
 // hash64 mixes strings into a stable 64-bit value.
 func hash64(parts ...string) uint64 {

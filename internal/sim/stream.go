@@ -2,20 +2,20 @@ package sim
 
 import (
 	"cmp"
-	"encoding/base64"
 	"fmt"
-	"math/rand"
-	randv2 "math/rand/v2"
+	randv1 "math/rand"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // HistorySpec describes a generated history sync of one business number, as Meta sends it:
 // history webhooks of one chunk each, phase 0 (the last day), then phase 1 (days 1–90),
 // then phase 2 (days 90–180), chunk_order counted from 1 within each phase, progress
-// rising to 100 on the last chunk.
+// rising to 100 on the last chunk. Its payloads are encoded like Generate's (wire.go); only
+// the mix differs: no contacts webhooks, no media follow-ups, and much of the Portuguese
+// text comes from the search corpus's vocabulary.
 type HistorySpec struct {
 	Messages           int   // messages in all
 	Threads            int   // chats, one contact each; default Messages/50
@@ -34,26 +34,6 @@ type ChunkInfo struct {
 	Progress   int
 	Threads    int // thread items in the chunk (a long chat spans chunks)
 	Messages   int
-}
-
-// Phase windows, counted back from onboarding.
-const (
-	daySecs     = int64(24 * 3600)
-	phase1Start = daySecs      // phase 0 is the last day
-	phase2Start = 90 * daySecs // phase 1 reaches 90 days back
-	historySecs = 180 * daySecs
-)
-
-// historyPhase returns the phase of a message sent at ts.
-func historyPhase(onboarded, ts int64) int {
-	switch age := onboarded - ts; {
-	case age < phase1Start:
-		return 0
-	case age < phase2Start:
-		return 1
-	default:
-		return 2
-	}
 }
 
 // streamThread is one chat of a generated history. Its message times come from a random
@@ -77,9 +57,14 @@ type threadMsg struct {
 // body and a few bytes per thread, whatever the size of the history.
 type HistoryStream struct {
 	spec    HistorySpec
+	number  Number
 	threads []streamThread   // most recently active first, as Meta orders them within a phase
-	rng     *randv2.Rand     // message content, drawn in the order the messages are written
+	rng     *rand.Rand       // message content, drawn in the order the messages are written
 	words   *CorpusGenerator // Portuguese text from the search corpus's vocabulary
+
+	portuguese, english textSet
+	emojis              []string
+	places              []place
 
 	phase   int
 	rank    int // next thread (index into threads) to write in this phase
@@ -90,9 +75,8 @@ type HistoryStream struct {
 	serial  int
 	recent  []string // the current thread's latest wamids: what a reaction can point to
 
-	times    []threadMsg
-	threadsB []byte // the "threads" array of the chunk being written
-	body     []byte
+	times []threadMsg
+	items threadList // the threads of the chunk being written
 }
 
 // NewHistoryStream prepares the stream: it draws every thread's size and message times once
@@ -112,24 +96,27 @@ func NewHistoryStream(spec HistorySpec) (*HistoryStream, error) {
 		return nil, fmt.Errorf("history: phone_number_id and display_phone_number are required")
 	}
 	s := &HistoryStream{
-		spec:  spec,
-		rng:   randv2.New(randv2.NewPCG(uint64(spec.Seed), 0x5eed)),
-		words: newCorpusGenerator(Corpus{Messages: spec.Messages, Threads: spec.Threads, Numbers: 1, Seed: spec.Seed}),
+		spec:       spec,
+		number:     Number{PhoneNumberID: spec.PhoneNumberID, DisplayPhoneNumber: spec.DisplayPhoneNumber, WABAID: spec.WABAID},
+		rng:        rand.New(rand.NewPCG(uint64(spec.Seed), 0x5eed)),
+		words:      newCorpusGenerator(Corpus{Messages: spec.Messages, Threads: spec.Threads, Numbers: 1, Seed: spec.Seed}),
+		portuguese: portugueseTexts(),
+		english:    englishTexts(),
+		emojis:     reactionEmojis(),
+		places:     places(),
 	}
-	sizes := threadSizes(spec.Messages, spec.Threads, rand.New(rand.NewSource(spec.Seed)))
-	contacts := randv2.New(randv2.NewPCG(uint64(spec.Seed), 0xc0ffee))
-	taken := make(map[string]bool, spec.Threads)
+	sizes := threadSizes(spec.Messages, spec.Threads, randv1.New(randv1.NewSource(spec.Seed)))
+	contacts := rand.New(rand.NewPCG(uint64(spec.Seed), 0xc0ffee))
+	taken := make(phoneBook, spec.Threads+1)
+	taken[spec.DisplayPhoneNumber] = true
 	s.threads = make([]streamThread, spec.Threads)
 	for i := range s.threads {
 		t := &s.threads[i]
 		t.index, t.count = i, sizes[i]
 		t.english = contacts.IntN(100) < 15
-		for t.contact == "" || taken[t.contact] {
-			t.contact = contactNumber(contacts, t.english)
-		}
-		taken[t.contact] = true
+		t.contact = taken.draw(contacts, t.english)
 		for _, m := range s.threadTimes(t) {
-			t.perPhase[historyPhase(spec.Onboarded, m.ts)]++
+			t.perPhase[phaseOf(spec.Onboarded, m.ts)]++
 			t.latest = max(t.latest, m.ts)
 		}
 	}
@@ -142,27 +129,11 @@ func NewHistoryStream(spec HistorySpec) (*HistoryStream, error) {
 // Spec returns the spec with its defaults filled in.
 func (s *HistoryStream) Spec() HistorySpec { return s.spec }
 
-// contactNumber draws a WhatsApp id: Brazilian mobiles, and foreign numbers for the chats in
-// English.
-func contactNumber(rng *randv2.Rand, foreign bool) string {
-	if !foreign {
-		return fmt.Sprintf("55%02d9%08d", 11+rng.IntN(89), rng.IntN(100000000))
-	}
-	switch rng.IntN(3) {
-	case 0:
-		return fmt.Sprintf("1%03d%07d", 201+rng.IntN(700), rng.IntN(10000000))
-	case 1:
-		return fmt.Sprintf("447%09d", rng.IntN(1000000000))
-	default:
-		return fmt.Sprintf("3519%08d", rng.IntN(100000000))
-	}
-}
-
 // threadTimes draws the times and directions of a thread's messages, in time order: a
 // chat is a series of conversations of one to a dozen messages close in time, placed about
 // 2% in the last day, 56% in days 1–90 and 42% in days 90–180.
 func (s *HistoryStream) threadTimes(t *streamThread) []threadMsg {
-	rng := randv2.New(randv2.NewPCG(uint64(s.spec.Seed), uint64(t.index)+1))
+	rng := rand.New(rand.NewPCG(uint64(s.spec.Seed), uint64(t.index)+1))
 	day0 := s.spec.Onboarded
 	out := s.times[:0]
 	var rel [12]int64
@@ -170,24 +141,10 @@ func (s *HistoryStream) threadTimes(t *streamThread) []threadMsg {
 		length := min(1+rng.IntN(12), t.count-len(out))
 		span := int64(0)
 		for i := 1; i < length; i++ {
-			switch r := rng.IntN(100); {
-			case r < 8: // same second
-			case r < 13:
-				span += 3600 + rng.Int64N(5*3600)
-			default:
-				span += 5 + rng.Int64N(20*60)
-			}
+			span += drawGap(rng)
 			rel[i] = span
 		}
-		var lo, hi int64
-		switch r := rng.IntN(100); {
-		case r < 2:
-			lo, hi = day0-phase1Start, day0
-		case r < 58:
-			lo, hi = day0-phase2Start, day0-phase1Start
-		default:
-			lo, hi = day0-historySecs, day0-phase2Start
-		}
+		lo, hi := drawWindow(rng, day0, 2, 56)
 		start := lo + rng.Int64N(max(1, hi-lo-span))
 		outbound := rng.IntN(100) < 30
 		for i := range length {
@@ -213,7 +170,7 @@ func (s *HistoryStream) nextThread() bool {
 		all := s.threadTimes(t)
 		s.pending = s.pending[:0]
 		for _, m := range all {
-			if historyPhase(s.spec.Onboarded, m.ts) == s.phase {
+			if phaseOf(s.spec.Onboarded, m.ts) == s.phase {
 				s.pending = append(s.pending, m)
 			}
 		}
@@ -224,18 +181,16 @@ func (s *HistoryStream) nextThread() bool {
 }
 
 // Next returns the next webhook body and what it holds, or ok=false after the last one.
-// The body is valid until the next call.
 func (s *HistoryStream) Next() (body []byte, info ChunkInfo, ok bool) {
 	if s.phase > 2 {
 		return nil, ChunkInfo{}, false
 	}
 	target := s.spec.BodyBytes/2 + s.rng.IntN(s.spec.BodyBytes+1)
-	s.threadsB = s.threadsB[:0]
-	var thread *streamThread
+	s.items.reset()
 	for {
 		if len(s.pending) == 0 {
 			if !s.nextThread() {
-				if info.Messages > 0 {
+				if s.items.messages > 0 {
 					break // the phase ends with this chunk
 				}
 				s.phase, s.rank = s.phase+1, 0
@@ -245,72 +200,39 @@ func (s *HistoryStream) Next() (body []byte, info ChunkInfo, ok bool) {
 				continue
 			}
 		}
-		if thread != s.cur {
-			if thread != nil {
-				s.threadsB = append(s.threadsB, "]},"...)
-			}
-			thread = s.cur
-			info.Threads++
-			s.threadsB = append(s.threadsB, `{"id":"`...)
-			s.threadsB = append(s.threadsB, thread.contact...)
-			s.threadsB = append(s.threadsB, `","messages":[`...)
-		} else {
-			s.threadsB = append(s.threadsB, ',')
-		}
 		m := s.pending[0]
 		s.pending = s.pending[1:]
-		s.threadsB = s.appendMessage(s.threadsB, thread, m)
-		info.Messages++
-		if len(s.threadsB)+envelopeBytes >= target {
+		wm := s.message(s.cur, m)
+		s.items.add(s.cur.contact, &wm)
+		if s.items.size()+envelopeBytes >= target {
 			break
 		}
 	}
-	s.threadsB = append(s.threadsB, "]}"...)
+	info.Threads, info.Messages = s.items.threads, s.items.messages
 	s.sent += info.Messages
 	s.order[s.phase]++
 	info.Phase, info.ChunkOrder, info.Progress = s.phase, s.order[s.phase], s.sent*100/s.spec.Messages
-	s.body = s.appendEnvelope(s.body[:0], info)
-	return s.body, info, true
+	body, err := historyChunk(s.number, chunkMetadata{Phase: info.Phase, ChunkOrder: info.ChunkOrder, Progress: info.Progress}, &s.items)
+	if err != nil {
+		panic(err) // a message of fixed shape cannot fail to encode
+	}
+	return body, info, true
 }
 
 // envelopeBytes is about what the envelope adds to the threads of a chunk.
 const envelopeBytes = 300
 
-func (s *HistoryStream) appendEnvelope(b []byte, info ChunkInfo) []byte {
-	b = append(b, `{"object":"whatsapp_business_account","entry":[{"id":"`...)
-	b = append(b, s.spec.WABAID...)
-	b = append(b, `","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"`...)
-	b = append(b, s.spec.DisplayPhoneNumber...)
-	b = append(b, `","phone_number_id":"`...)
-	b = append(b, s.spec.PhoneNumberID...)
-	b = append(b, `"},"history":[{"metadata":{"phase":`...)
-	b = strconv.AppendInt(b, int64(info.Phase), 10)
-	b = append(b, `,"chunk_order":`...)
-	b = strconv.AppendInt(b, int64(info.ChunkOrder), 10)
-	b = append(b, `,"progress":`...)
-	b = strconv.AppendInt(b, int64(info.Progress), 10)
-	b = append(b, `},"threads":[`...)
-	b = append(b, s.threadsB...)
-	return append(b, `]}]},"field":"history"}]}]}`...)
-}
-
-// appendMessage writes one history message of thread t as Meta does: its type's object,
-// and history_context with the delivery status (and from_me for the business's messages).
-func (s *HistoryStream) appendMessage(b []byte, t *streamThread, m threadMsg) []byte {
+// message makes one history message of thread t as Meta sends it: its type's object, and
+// history_context with the delivery status (and from_me for the business's messages).
+func (s *HistoryStream) message(t *streamThread, m threadMsg) wireMessage {
 	s.serial++
 	rng := s.rng
-	wamid := historyWAMID(t.contact, m.outbound, s.serial, rng.Uint32())
+	id := wamid(t.contact, m.outbound, s.serial, rng.Uint32())
 	from := t.contact
 	if m.outbound {
 		from = s.spec.DisplayPhoneNumber
 	}
-	b = append(b, `{"from":"`...)
-	b = append(b, from...)
-	b = append(b, `","id":"`...)
-	b = append(b, wamid...)
-	b = append(b, `","timestamp":"`...)
-	b = strconv.AppendInt(b, m.ts, 10)
-	b = append(b, `","type":"`...)
+	wm := wireMessage{From: from, ID: id, Timestamp: strconv.FormatInt(m.ts, 10)}
 	kind := rng.IntN(100)
 	if kind >= 86 && kind < 93 && len(s.recent) == 0 {
 		kind = 0 // nothing to react to yet
@@ -318,216 +240,44 @@ func (s *HistoryStream) appendMessage(b []byte, t *streamThread, m threadMsg) []
 	audio := false
 	switch {
 	case kind < 76:
-		b = append(b, `text","text":{"body":`...)
-		b = appendMetaString(b, s.text(t, m.outbound))
-		b = append(b, '}')
+		wm.Type, wm.Text = "text", &wireText{Body: s.text(t, m.outbound)}
 	case kind < 86:
-		b = append(b, `media_placeholder"`...)
+		wm.Type = "media_placeholder"
 		audio = rng.IntN(100) < 30
 	case kind < 93:
-		b = append(b, `reaction","reaction":{"message_id":"`...)
-		b = append(b, s.recent[rng.IntN(len(s.recent))]...)
-		b = append(b, `","emoji":`...)
-		b = appendMetaString(b, streamEmojis[rng.IntN(len(streamEmojis))])
-		b = append(b, '}')
+		wm.Type = "reaction"
+		wm.Reaction = &wireReaction{MessageID: pick(rng, s.recent), Emoji: pick(rng, s.emojis)}
 	default:
-		p := streamPlaces[rng.IntN(len(streamPlaces))]
-		b = append(b, `location","location":{"latitude":`...)
-		b = strconv.AppendFloat(b, p.lat+float64(rng.IntN(2000)-1000)/1e5, 'f', 6, 64)
-		b = append(b, `,"longitude":`...)
-		b = strconv.AppendFloat(b, p.lng+float64(rng.IntN(2000)-1000)/1e5, 'f', 6, 64)
-		b = append(b, `,"name":`...)
-		b = appendMetaString(b, p.name)
-		b = append(b, `,"address":`...)
-		b = appendMetaString(b, p.address)
-		b = append(b, '}')
+		p := pick(rng, s.places)
+		wm.Type = "location"
+		wm.Location = &wireLocation{Latitude: p.lat, Longitude: p.lng, Name: p.name, Address: p.address}
 	}
-	b = append(b, `,"history_context":{"status":"`...)
-	b = append(b, historyStatus(rng, m.outbound, audio)...)
-	if m.outbound {
-		b = append(b, `","from_me":true}}`...)
-	} else {
-		b = append(b, `"}}`...)
-	}
-	if kind < 86 || kind >= 93 { // not a reaction: something later messages can react to
+	wm.HistoryContext = &historyContext{Status: drawStatus(rng, m.outbound, audio), FromMe: m.outbound}
+	if wm.Type != "reaction" { // something later messages can react to
 		if len(s.recent) == 5 {
 			copy(s.recent, s.recent[1:])
 			s.recent = s.recent[:4]
 		}
-		s.recent = append(s.recent, wamid)
+		s.recent = append(s.recent, id)
 	}
-	return b
+	return wm
 }
 
-// historyStatus draws history_context.status: the business's messages mostly READ, some
-// DELIVERED, SENT, PLAYED (voice) or ERROR; the contact's mostly READ. About one in twenty
-// comes in lowercase.
-func historyStatus(rng *randv2.Rand, outbound, audio bool) string {
-	var s string
-	switch r := rng.IntN(100); {
-	case audio && r < 60:
-		s = "PLAYED"
-	case !outbound && r < 90:
-		s = "READ"
-	case !outbound && r < 98:
-		s = "DELIVERED"
-	case !outbound:
-		s = "PENDING"
-	case r < 60:
-		s = "READ"
-	case r < 85:
-		s = "DELIVERED"
-	case r < 97:
-		s = "SENT"
-	default:
-		s = "ERROR"
-	}
-	if rng.IntN(100) < 5 {
-		s = strings.ToLower(s)
-	}
-	return s
-}
-
-// historyWAMID builds an id shaped like Meta's: base64 of the other party's number, the
-// direction and a hex id; the serial inside makes it unique within the history.
-func historyWAMID(contact string, outbound bool, serial int, random uint32) string {
-	dir := byte(0x12)
-	if outbound {
-		dir = 0x11
-	}
-	var inner [20]byte
-	copy(inner[:], fmt.Sprintf("3EB0%08X%08X", serial, random))
-	b := make([]byte, 0, 64)
-	b = append(b, 0x1c, 0x18, byte(len(contact)))
-	b = append(b, contact...)
-	b = append(b, 0x15, 0x02, 0x00, dir, 0x18, byte(len(inner)))
-	b = append(b, inner[:]...)
-	b = append(b, 0x00)
-	return "wamid." + base64.StdEncoding.EncodeToString(b)
-}
-
-// text writes a message body: Portuguese chats mix support phrases with text drawn from
-// the search corpus's vocabulary; the foreign chats are in English.
+// text writes a message body: the chats in English and 40% of the Portuguese messages use
+// the simulator's support phrases; the other Portuguese ones are drawn from the search
+// corpus's vocabulary.
 func (s *HistoryStream) text(t *streamThread, outbound bool) string {
 	rng := s.rng
-	if t.english {
-		lines := englishInbound
-		if outbound {
-			lines = englishOutbound
+	if t.english || rng.IntN(100) < 40 {
+		texts := s.portuguese
+		if t.english {
+			texts = s.english
 		}
-		return fillTemplate(rng, lines[rng.IntN(len(lines))])
-	}
-	if rng.IntN(100) < 40 {
-		lines := portugueseInbound
+		lines := texts.inbound
 		if outbound {
-			lines = portugueseOutbound
+			lines = texts.outbound
 		}
-		return fillTemplate(rng, lines[rng.IntN(len(lines))])
+		return fillText(rng, pick(rng, lines), "")
 	}
 	return s.words.text(s.serial)
-}
-
-// fillTemplate replaces {order}, {hour} and {price}.
-func fillTemplate(rng *randv2.Rand, s string) string {
-	if !strings.Contains(s, "{") {
-		return s
-	}
-	s = strings.ReplaceAll(s, "{order}", strconv.Itoa(1000+rng.IntN(90000)))
-	s = strings.ReplaceAll(s, "{hour}", strconv.Itoa(8+rng.IntN(11)))
-	return strings.ReplaceAll(s, "{price}", fmt.Sprintf("%d,%02d", 10+rng.IntN(990), rng.IntN(100)))
-}
-
-// appendMetaString appends s as a JSON string the way Meta's webhooks write it: every
-// non-ASCII character as a \uXXXX escape (surrogate pairs above U+FFFF) and "/" as "\/".
-func appendMetaString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	u := func(b []byte, r rune) []byte {
-		return append(b, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
-	}
-	b = append(b, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\' || r == '/':
-			b = append(b, '\\', byte(r))
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r < 0x20:
-			b = u(b, r)
-		case r < utf8.RuneSelf:
-			b = append(b, byte(r))
-		case r > 0xFFFF:
-			r -= 0x10000
-			b = u(b, 0xD800+(r>>10))
-			b = u(b, 0xDC00+(r&0x3FF))
-		default:
-			b = u(b, r)
-		}
-	}
-	return append(b, '"')
-}
-
-var streamEmojis = []string{"👍", "❤️", "😂", "🙏", "😮", "👏", "🎉"}
-
-var streamPlaces = []struct {
-	name, address string
-	lat, lng      float64
-}{
-	{"Doces da Vila", "Av. Paulista, 1000 - Bela Vista, São Paulo", -23.561684, -46.655981},
-	{"Loja Centro", "Rua XV de Novembro, 250 - Centro, Curitiba", -25.428954, -49.267137},
-	{"Retirada Copacabana", "Av. Nossa Senhora de Copacabana, 680 - Rio de Janeiro", -22.967560, -43.186612},
-	{"Depósito Savassi", "Rua Pernambuco, 1200 - Savassi, Belo Horizonte", -19.935721, -43.933212},
-	{"Ponto de encontro", "Praça da Liberdade - Belo Horizonte", -19.931956, -43.937945},
-}
-
-var portugueseInbound = []string{
-	"Oi! Vocês ainda têm o bolo de cenoura para sábado?",
-	"Bom dia! Qual o horário de funcionamento hoje?",
-	"Boa tarde! Gostaria de fazer um orçamento para 50 salgadinhos 🎉",
-	"A entrega amanhã é até que horas?",
-	"Consegue entregar no Itaim Bibi?",
-	"Pode ser no Pix?",
-	"Recebi o pedido #{order}, obrigado! 😍",
-	"O motoboy já saiu?",
-	"Pode separar pra mim? Passo aí às {hour}h",
-	"Ainda dá tempo de alterar o pedido #{order}?",
-	"Vocês abrem no feriado?",
-	"ok",
-	"👍",
-	"Obrigada!! 🙏",
-	"Meu boleto venceu, consegue gerar outro?",
-	"Quero trocar o tamanho, ficou pequeno 😕",
-	"Qual o código de rastreio do pedido #{order}?",
-}
-
-var portugueseOutbound = []string{
-	"Olá! Temos sim. Separo um para você?",
-	"Bom dia! Hoje abrimos das 8h às 18h ☀️",
-	"Seu pedido #{order} foi confirmado ✅",
-	"A entrega amanhã sai às {hour}h, tudo bem?",
-	"O total ficou R$ {price}. Aceitamos Pix, cartão e dinheiro.",
-	"Saiu para entrega! 🛵",
-	"Obrigado pela preferência! 😊",
-	"Segue o link para pagamento: https://pag.exemplo.com.br/{order}",
-	"Prazo de entrega: 3 a 5 dias úteis após a confirmação do pagamento.",
-	"Pode nos enviar uma foto da nota fiscal, por favor?",
-}
-
-var englishInbound = []string{
-	"Hi! Do you ship to Lisbon?",
-	"Hello, is the carrot cake still available for Saturday?",
-	"Can I pay by card on delivery?",
-	"My order #{order} hasn't arrived yet, can you check?",
-	"Thanks a lot! 🙌",
-	"What time do you open tomorrow?",
-	"Could you send me the invoice for order #{order}?",
-	"ok thanks",
-}
-
-var englishOutbound = []string{
-	"Hi! Yes, we ship worldwide. Shipping is {price} EUR.",
-	"Your order #{order} is confirmed ✅",
-	"We open at {hour}am tomorrow.",
-	"Here is your tracking link: https://track.example.com/{order}",
-	"Sorry for the delay, it leaves today!",
-	"Thank you for your purchase 😊",
 }
