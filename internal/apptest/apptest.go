@@ -60,6 +60,7 @@ func Env(databaseURL string, extra map[string]string) func(string) string {
 		"COEX_VERIFY_TOKEN":          VerifyToken,
 		"COEX_SECRET_KEY":            SecretKeyHex,
 		"COEX_POSITUS_WEBHOOK_TOKEN": PositusSecret,
+		"COEX_MEDIA_URL":             "mem://",
 	}
 	for k, v := range extra {
 		m[k] = v

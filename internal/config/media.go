@@ -10,7 +10,8 @@ import (
 // MediaConfig is where customer media are kept and how they are downloaded.
 type MediaConfig struct {
 	// URL is COEX_MEDIA_URL: a directory, file:///dir, or s3://bucket?endpoint=…&region=…
-	// (credentials from the usual AWS_* environment variables). Default: a "media" directory
+	// (credentials from the usual AWS_* environment variables), or mem:// (in memory, for
+	// tests). Default: a "media" directory
 	// beside the SQLite file, or data/media with MySQL/MariaDB.
 	URL string
 	// Retention is COEX_MEDIA_RETENTION: files of messages older than this are deleted
@@ -37,7 +38,7 @@ func loadMedia(getenv func(string) string, databaseURL string) (MediaConfig, err
 	if m.URL == "" {
 		m.URL = DefaultMediaURL(databaseURL)
 	}
-	if strings.Contains(m.URL, "://") && !strings.HasPrefix(m.URL, "s3://") && !strings.HasPrefix(m.URL, "file://") {
+	if strings.Contains(m.URL, "://") && !strings.HasPrefix(m.URL, "s3://") && !strings.HasPrefix(m.URL, "file://") && m.URL != "mem://" {
 		return m, &Error{"COEX_MEDIA_URL", "must be a directory, file:///dir or s3://bucket?endpoint=…&region=…"}
 	}
 	if strings.HasPrefix(m.URL, "s3://") && len(m.URL) <= len("s3://") {

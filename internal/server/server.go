@@ -20,6 +20,7 @@ import (
 	"coexhistory/internal/config"
 	"coexhistory/internal/events"
 	"coexhistory/internal/ingest"
+	"coexhistory/internal/media"
 	"coexhistory/internal/provider"
 	"coexhistory/internal/proxies"
 	"coexhistory/internal/receipts"
@@ -53,6 +54,8 @@ type Services struct {
 	WebhookMinRate int64
 	WebhookGrace   time.Duration
 	Now            func() time.Time
+	MediaStorage   *media.Storage // customer media files, by SHA-256 (COEX_MEDIA_URL)
+	Media          *media.Worker  // downloads media before the provider's copy expires
 }
 
 // maxIngestYield bounds each wait of ingest for webhooks being received, so that a steady
@@ -101,6 +104,9 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 	s.Receipts = &receipts.InFlight{}
 	yield := func(ctx context.Context) { s.Receipts.Wait(ctx, maxIngestYield) }
 	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{Concurrency: cfg.Workers, Instance: cfg.InstanceID, Yield: yield, Now: now})
+	if err := s.initMedia(yield); err != nil {
+		return nil, err
+	}
 	s.Sync = syncer.New(syncer.Config{
 		Store:  db,
 		Tokens: s.Registry,

@@ -33,6 +33,10 @@ type loop struct {
 // removal of expired sessions.
 func (s *Services) loops() []loop {
 	loops := []loop{{"ingest", s.Ingest.Run}, {"session-cleanup", s.cleanSessions}}
+	loops = append(loops, loop{"media", s.Media.Run})
+	if s.Config.Media.Retention > 0 {
+		loops = append(loops, loop{"media-purge", s.purgeMedia})
+	}
 	if s.Sync != nil {
 		loops = append(loops, loop{"sync-timeout-sweeper", s.Sync.RunSweeper})
 	}

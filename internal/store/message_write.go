@@ -197,6 +197,9 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 	if db.dialect == MySQL && affected != int64(res.Inserted+2*res.Updated) {
 		return res, errConcurrentInsert
 	}
+	if err := db.enqueueMediaJobs(ctx, pnid, write); err != nil {
+		return res, err
+	}
 	for c, d := range added {
 		if recount[d.threadID] {
 			delete(added, c)
