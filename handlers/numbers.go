@@ -194,19 +194,6 @@ func (h *Handlers) deleteNumber(c echo.Context) error {
 	return c.HTML(http.StatusOK, "")
 }
 
-// numberJSON is a number in the API: never its access token.
-type numberJSON struct {
-	models.BusinessNumber
-	Sync syncJSON `json:"sync"`
-}
-
-type syncJSON struct {
-	State          string `json:"state"`
-	Progress       int    `json:"progress"`
-	CanSync        bool   `json:"can_sync"`
-	DisabledReason string `json:"disabled_reason,omitempty"`
-}
-
 func (h *Handlers) apiListNumbers(c echo.Context) error {
 	ns, err := h.deps.Numbers.List(ctx(c))
 	if err != nil {

@@ -228,22 +228,6 @@ func threadAtURL(threadID uint64, wamid string) string {
 	return "/threads/" + strconv.FormatUint(threadID, 10) + "?at=" + url.QueryEscape(wamid) + "#hit"
 }
 
-// searchResultJSON is one result in the API.
-type searchResultJSON struct {
-	WAMID         string           `json:"wamid"`
-	ThreadID      uint64           `json:"thread_id"`
-	PhoneNumberID string           `json:"phone_number_id"`
-	ContactWAID   string           `json:"contact_wa_id"`
-	ContactName   string           `json:"contact_name"`
-	Timestamp     int64            `json:"timestamp"`
-	Text          string           `json:"text"`
-	Snippet       []search.Segment `json:"snippet"`
-	Direction     string           `json:"direction"`
-	Type          string           `json:"type"`
-	Status        *string          `json:"status"`
-	Origin        string           `json:"origin"`
-}
-
 // apiSearch is GET /api/v1/search?q=&phone_number_id=&contact=&from=&to=&direction=&type=
 // &status=&origin=&sort=&limit=&cursor= → {"data":[…],"next_cursor"}; next_cursor is "" on the
 // last page, status null when unknown.

@@ -326,33 +326,6 @@ func syncActor(c echo.Context) syncer.Actor {
 	return syncer.Actor{Name: p.Name, RemoteIP: c.RealIP()}
 }
 
-// syncStatusJSON is GET/POST /api/v1/numbers/{phone_number_id}/sync. Times are Unix seconds.
-type syncStatusJSON struct {
-	store.SyncSummary
-	CanSync           bool   `json:"can_sync"`
-	DisabledReason    string `json:"disabled_reason,omitempty"`
-	WindowEndsAt      int64  `json:"window_ends_at,omitempty"`
-	RequestedAt       int64  `json:"requested_at,omitempty"`
-	ContactsRequestID string `json:"contacts_request_id,omitempty"`
-	HistoryRequestID  string `json:"history_request_id,omitempty"`
-	ContactsTotal     int64  `json:"contacts_total"`
-	Notice            string `json:"notice,omitempty"`
-}
-
-func (v syncView) json() syncStatusJSON {
-	s := v.summary
-	s.State, s.Progress = v.status.State, v.status.Progress // timed_out shows before the sweep
-	out := syncStatusJSON{SyncSummary: s, CanSync: v.status.CanSync, DisabledReason: v.status.DisabledReason,
-		ContactsRequestID: v.run.ContactsRequestID, HistoryRequestID: v.run.HistoryRequestID, ContactsTotal: v.contacts}
-	if v.status.WindowEndsAt != nil {
-		out.WindowEndsAt = v.status.WindowEndsAt.Unix()
-	}
-	if v.run.RequestedAt != nil {
-		out.RequestedAt = v.run.RequestedAt.Unix()
-	}
-	return out
-}
-
 // apiNumber finds the number of the :phone_number_id parameter.
 func (h *Handlers) apiNumber(c echo.Context) (models.BusinessNumber, error) {
 	n, err := h.deps.SyncProgress.NumberByPhoneNumberID(ctx(c), c.Param("phone_number_id"))

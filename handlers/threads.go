@@ -297,30 +297,7 @@ func (h *Handlers) apiListThreads(c echo.Context) error {
 	if err != nil {
 		return badCursor(err)
 	}
-	return c.JSON(http.StatusOK, page)
-}
-
-// messageJSON is a message in the API: {"wamid","direction","type","text","timestamp",
-// "status","origin","edited","deleted"}, status null when unknown.
-type messageJSON struct {
-	WAMID     string  `json:"wamid"`
-	Direction string  `json:"direction"`
-	Type      string  `json:"type"`
-	Text      string  `json:"text"`
-	Timestamp int64   `json:"timestamp"`
-	Status    *string `json:"status"`
-	Origin    string  `json:"origin"`
-	Edited    bool    `json:"edited"`
-	Deleted   bool    `json:"deleted"`
-	// Reactions are stored as their own messages but listed on the message they react to.
-	Reactions []reactionJSON `json:"reactions,omitempty"`
-}
-
-type reactionJSON struct {
-	WAMID     string `json:"wamid"`
-	Emoji     string `json:"emoji"`
-	Direction string `json:"direction"`
-	Timestamp int64  `json:"timestamp"`
+	return c.JSON(http.StatusOK, threadPageJSON{Threads: page.Threads, NextCursor: page.NextCursor})
 }
 
 // apiThreadMessages is GET /api/v1/threads/:id/messages?limit=&cursor= → the thread's

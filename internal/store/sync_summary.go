@@ -14,33 +14,33 @@ import (
 // SyncSummary is the state of a number's history sync, for the API and the progress view.
 // Times are Unix seconds, 0 when unknown.
 type SyncSummary struct {
-	PhoneNumberID string         `json:"phone_number_id"`
-	State         string         `json:"state"`
-	Progress      int            `json:"progress"`
-	Phases        []PhaseSummary `json:"phases"`
-	ChunkGaps     []ChunkGap     `json:"chunk_gaps"`
-	MessagesTotal int64          `json:"messages_total"`
-	ThreadsTotal  int64          `json:"threads_total"`
-	ErrorCode     int            `json:"error_code,omitempty"`
-	ErrorMessage  string         `json:"error_message,omitempty"`
-	FirstChunkAt  int64          `json:"first_chunk_at,omitempty"`
-	LastChunkAt   int64          `json:"last_chunk_at,omitempty"`
-	CompletedAt   int64          `json:"completed_at,omitempty"`
+	PhoneNumberID string
+	State         string
+	Progress      int
+	Phases        []PhaseSummary
+	ChunkGaps     []ChunkGap
+	MessagesTotal int64
+	ThreadsTotal  int64
+	ErrorCode     int
+	ErrorMessage  string
+	FirstChunkAt  int64
+	LastChunkAt   int64
+	CompletedAt   int64
 }
 
 // PhaseSummary is what arrived of one phase (0 = day 0–1, 1 = day 1–90, 2 = day 90–180).
 type PhaseSummary struct {
-	Phase       int   `json:"phase"`
-	Chunks      int   `json:"chunks"`
-	Messages    int   `json:"messages"` // as delivered in the chunks
-	LastChunkAt int64 `json:"last_chunk_at"`
+	Phase       int
+	Chunks      int
+	Messages    int // as delivered in the chunks
+	LastChunkAt int64
 }
 
 // ChunkGap lists the chunk orders of a phase missing between the lowest and highest seen
 // (at most maxGapList).
 type ChunkGap struct {
-	Phase   int   `json:"phase"`
-	Missing []int `json:"missing"`
+	Phase   int
+	Missing []int
 }
 
 const maxGapList = 1000

@@ -47,28 +47,27 @@ type ThreadFilter struct {
 	Limit         int    // default DefaultThreadLimit, at most MaxThreadLimit
 }
 
-// ThreadPage is a page of threads, as the API returns it.
+// ThreadPage is a page of threads.
 type ThreadPage struct {
-	Threads    []models.Thread `json:"data"`
-	NextCursor string          `json:"next_cursor"` // "" on the last page
+	Threads    []models.Thread
+	NextCursor string // "" on the last page
 }
 
-// ThreadMessage is a message as the thread view shows it. Its JSON is the API's shape:
-// {"wamid","direction","type","text","timestamp","status","origin","edited","deleted"}.
+// ThreadMessage is a message as the thread view and the API show it.
 type ThreadMessage struct {
-	ID        uint64 `gorm:"column:id" json:"-"`
-	WAMID     string `gorm:"column:wamid" json:"wamid"`
-	Direction string `gorm:"column:direction" json:"direction"`
-	Type      string `gorm:"column:type" json:"type"`
-	Text      string `gorm:"column:text" json:"text"`
-	TS        int64  `gorm:"column:ts" json:"timestamp"`
-	Status    string `gorm:"column:status" json:"status"`
-	Origin    string `gorm:"column:origin" json:"origin"`
-	Edited    bool   `gorm:"column:edited" json:"edited"`
-	Deleted   bool   `gorm:"column:deleted" json:"deleted"`
-	MediaID   string `gorm:"column:media_id" json:"-"`
-	MimeType  string `gorm:"column:mime_type" json:"-"`
-	Raw       string `gorm:"column:raw" json:"-"` // the message as received (location, contacts, …)
+	ID        uint64 `gorm:"column:id"`
+	WAMID     string `gorm:"column:wamid"`
+	Direction string `gorm:"column:direction"`
+	Type      string `gorm:"column:type"`
+	Text      string `gorm:"column:text"`
+	TS        int64  `gorm:"column:ts"`
+	Status    string `gorm:"column:status"`
+	Origin    string `gorm:"column:origin"`
+	Edited    bool   `gorm:"column:edited"`
+	Deleted   bool   `gorm:"column:deleted"`
+	MediaID   string `gorm:"column:media_id"`
+	MimeType  string `gorm:"column:mime_type"`
+	Raw       string `gorm:"column:raw"` // the message as received (location, contacts, …)
 }
 
 // MessagePage selects a page of one thread's messages. Set at most one of After, Before,
@@ -84,18 +83,18 @@ type MessagePage struct {
 // MessageList is a page of a thread in thread order (timestamp, then wamid), oldest first.
 // Reactions are not listed: ReactionsFor attaches them to their messages.
 type MessageList struct {
-	Messages   []ThreadMessage `json:"data"`
-	PrevCursor string          `json:"prev_cursor"` // older messages exist: pass as Before; "" at the start
-	NextCursor string          `json:"next_cursor"` // newer messages exist: pass as After; "" at the end
+	Messages   []ThreadMessage
+	PrevCursor string // older messages exist: pass as Before; "" at the start
+	NextCursor string // newer messages exist: pass as After; "" at the end
 }
 
 // Reaction is the current reaction of one side of a thread to a message.
 type Reaction struct {
-	WAMID      string `json:"wamid"`
-	ReactionTo string `json:"reaction_to"`
-	Emoji      string `json:"emoji"`
-	Direction  string `json:"direction"`
-	TS         int64  `json:"timestamp"`
+	WAMID      string
+	ReactionTo string
+	Emoji      string
+	Direction  string
+	TS         int64
 }
 
 // listedThread selects the threads staff see: a thread is created just before its first

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -299,35 +298,6 @@ func TestMessagesReactionsAndCounts(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestThreadJSONShapes(t *testing.T) {
-	keys := func(v any) []string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for k := range m {
-			out = append(out, k)
-		}
-		sort.Strings(out)
-		return out
-	}
-	check := func(name string, got, want []string) {
-		sort.Strings(want)
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s JSON keys = %v, want %v", name, got, want)
-		}
-	}
-	check("thread", keys(models.Thread{}), []string{"id", "phone_number_id", "contact_wa_id", "contact_name", "message_count", "first_message_at", "last_message_at"})
-	check("message", keys(store.ThreadMessage{Raw: "{}", MediaID: "1"}), []string{"wamid", "direction", "type", "text", "timestamp", "status", "origin", "edited", "deleted"})
-	check("thread page", keys(store.ThreadPage{}), []string{"data", "next_cursor"})
-	check("message list", keys(store.MessageList{}), []string{"data", "prev_cursor", "next_cursor"})
 }
 
 func TestParseContact(t *testing.T) {
