@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/store"
+	"coexhistory/models"
 	"coexhistory/views/components"
 	"coexhistory/views/pages"
 )
@@ -33,6 +35,9 @@ func (h *Handlers) conversationsPage(c echo.Context) error {
 		return err
 	}
 	cursor := c.QueryParam("cursor")
+	if live := c.QueryParam("live"); live != "" && wantsFragment(c) && live == v.Stamp {
+		return c.NoContent(http.StatusNoContent) // the live poll: nothing changed
+	}
 	if wantsFragment(c) {
 		if cursor != "" {
 			if v.Error != "" {
@@ -109,10 +114,23 @@ func (h *Handlers) conversationsView(c echo.Context) (pages.ConversationsView, i
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	if c.QueryParam("cursor") == "" {
+		v.Stamp = conversationsStamp(page.Threads)
+	}
 	if page.NextCursor != "" {
 		q := v.Query()
 		q.Set("cursor", page.NextCursor)
 		v.MoreURL = "/conversations?" + q.Encode()
 	}
 	return v, http.StatusOK, nil
+}
+
+// conversationsStamp sums up what a first page shows: which threads, in which order, with
+// how many messages and their last activity.
+func conversationsStamp(threads []models.Thread) string {
+	h := fnv.New64a()
+	for _, t := range threads {
+		fmt.Fprintf(h, "%d.%d.%d;", t.ID, t.LastMessageAt, t.MessageCount)
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
 }

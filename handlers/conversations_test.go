@@ -174,3 +174,43 @@ func TestConversationsPages(t *testing.T) {
 		t.Fatalf("saw %d conversations", len(seen))
 	}
 }
+
+// TestLivePolls: the live addresses answer 204 while nothing changed and the new content
+// once it did, from the database alone (any instance can answer).
+func TestLivePolls(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			app, f := convApp(t, dialect)
+			agent := app.Login(apptest.AgentEmail)
+			_, body := agent.Get(fmt.Sprintf("/threads/%d", f.bruno.ID), nil)
+			live, ok := convDoc(t, body).Find(`#thread-end`).Attr("data-live-url")
+			if !ok || live == "" {
+				t.Fatal("the end of the thread has no live address")
+			}
+			_, body = agent.Get("/conversations", nil)
+			listLive := convDoc(t, body).Find(`#conversation-list`).AttrOr("data-live-url", "")
+			for _, u := range []string{live, listLive} {
+				if res, body := agent.Get(u, apptest.HX()); res.StatusCode != http.StatusNoContent {
+					t.Fatalf("GET %s = %d before anything changed: %.200s", u, res.StatusCode, body)
+				}
+			}
+			convAdd(t, app.DB, f.bruno, convMsg{wamid: "wamid.bruno.live", direction: "inbound", typ: "text", text: "chegou", status: "read", origin: "live", ts: time.Now().Unix()})
+			res, body := agent.Get(live, apptest.HX())
+			d := convDoc(t, body)
+			if res.StatusCode != http.StatusOK || d.Find(`[data-wamid="wamid.bruno.live"]`).Length() != 1 {
+				t.Fatalf("thread poll after a message = %d: %.300s", res.StatusCode, body)
+			}
+			next, _ := d.Find(`#thread-end`).Attr("data-live-url")
+			if next == "" || next == live {
+				t.Fatalf("the answer carries no new live address: %q", next)
+			}
+			if res, _ := agent.Get(next, apptest.HX()); res.StatusCode != http.StatusNoContent {
+				t.Fatalf("next poll = %d", res.StatusCode)
+			}
+			res, body = agent.Get(listLive, apptest.HX())
+			if res.StatusCode != http.StatusOK || convItems(t, body)[0].preview != "chegou" {
+				t.Fatalf("list poll after a message = %d: %v", res.StatusCode, convItems(t, body))
+			}
+		})
+	}
+}

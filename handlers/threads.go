@@ -158,6 +158,9 @@ func (h *Handlers) threadPage(c echo.Context) error {
 	if err != nil {
 		return badCursor(err)
 	}
+	if c.QueryParam("live") == "1" && after != "" && wantsFragment(c) && len(list.Messages) == 0 {
+		return c.NoContent(http.StatusNoContent) // a live view's poll: nothing new yet
+	}
 	chat, err := h.chatPage(c, t, list, at)
 	if err != nil {
 		return err
@@ -205,6 +208,12 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 	}
 	if list.NextCursor != "" && len(chat.Messages) > 0 {
 		chat.NewerURL = base + "?" + url.Values{"after": {list.NextCursor}, "day": {chat.Messages[len(chat.Messages)-1].Day()}}.Encode()
+	}
+	if list.NextCursor == "" && len(chat.Messages) > 0 {
+		// The end of the thread is on the page: it polls for what arrives after it.
+		last := list.Messages[len(list.Messages)-1]
+		chat.LiveURL = base + "?" + url.Values{"after": {store.MessageCursor(last.TS, last.WAMID)},
+			"day": {chat.Messages[len(chat.Messages)-1].Day()}, "live": {"1"}}.Encode()
 	}
 	return chat, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -44,4 +45,10 @@ func (db *DB) LastMessages(ctx context.Context, threadIDs []uint64) (map[uint64]
 		}
 	}
 	return out, nil
+}
+
+// MessageCursor is the cursor of a thread's message at (ts, wamid): ThreadMessages with
+// After set to it lists the messages after that one. Live views poll with it.
+func MessageCursor(ts int64, wamid string) string {
+	return encodeCursor(strconv.FormatInt(ts, 10) + "." + wamid)
 }

@@ -256,6 +256,51 @@
     }
   });
 
+  // --- Live views -------------------------------------------------------------------------------
+  // <div data-live-url="..."> asks its URL every few seconds while the tab is visible and
+  // the server answers 204 (nothing new) or the element's replacement, which carries the
+  // next URL. The answers come from the database, so any instance behind any proxy serves
+  // them. A list holding [data-live-stop] (the reader loaded more pages) is left alone.
+  var LIVE_MS = 2000;
+  var livePending = false;
+
+  function pollLive() {
+    if (document.hidden || livePending) {
+      return;
+    }
+    var el = document.querySelector("[data-live-url]:not([data-live-url=''])");
+    if (!el || el.querySelector("[data-live-stop]")) {
+      return;
+    }
+    var atBottom = (window.innerHeight + window.scrollY) >= document.body.scrollHeight - 80;
+    var chatEnd = el.id === "thread-end";
+    livePending = true;
+    htmx.ajax("GET", el.getAttribute("data-live-url"), { source: el, target: el, swap: "outerHTML" }).then(function () {
+      livePending = false;
+      var end = document.getElementById("thread-end");
+      if (chatEnd && atBottom && end && end !== el) {
+        end.scrollIntoView({ block: "end" });
+      }
+    }, function () {
+      livePending = false;
+    });
+  }
+
+  // A live element whose poll failed stops polling (the error was shown once).
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var elt = evt.detail.elt;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-live-url") && !evt.detail.successful) {
+      elt.removeAttribute("data-live-url");
+    }
+  });
+
+  window.setInterval(pollLive, LIVE_MS);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) {
+      pollLive();
+    }
+  });
+
   // --- New content ------------------------------------------------------------------------------
   // htmx.onLoad runs for the initial page and for every piece of swapped-in content.
   flashRegion();
