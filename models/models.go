@@ -53,23 +53,28 @@ const (
 	AccountReconnected = "reconnected"
 )
 
-// User is a staff account.
+// User is a staff account. EmailNorm is the address normalised (NFKC, case folded, format
+// characters removed): accounts are found and kept unique by it, byte for byte.
 type User struct {
-	ID           uint64     `gorm:"column:id;primaryKey" json:"id"`
-	Email        string     `gorm:"column:email" json:"email"`
-	PasswordHash string     `gorm:"column:password_hash" json:"-"`
-	Role         string     `gorm:"column:role" json:"role"`
-	CreatedAt    time.Time  `gorm:"column:created_at" json:"created_at"`
-	LastLoginAt  *time.Time `gorm:"column:last_login_at" json:"last_login_at,omitempty"`
+	ID                 uint64     `gorm:"column:id;primaryKey" json:"id"`
+	Email              string     `gorm:"column:email" json:"email"`
+	EmailNorm          string     `gorm:"column:email_norm" json:"-"`
+	PasswordHash       string     `gorm:"column:password_hash" json:"-"`
+	Role               string     `gorm:"column:role" json:"role"`
+	CreatedAt          time.Time  `gorm:"column:created_at" json:"created_at"`
+	LastLoginAt        *time.Time `gorm:"column:last_login_at" json:"last_login_at,omitempty"`
+	DisabledAt         *time.Time `gorm:"column:disabled_at" json:"disabled_at,omitempty"`
+	MustChangePassword bool       `gorm:"column:must_change_password" json:"must_change_password"`
 }
 
 // Session is a signed-in browser. ID is the SHA-256 of the cookie value.
 type Session struct {
-	ID        string    `gorm:"column:id;primaryKey"`
-	UserID    uint64    `gorm:"column:user_id"`
-	CSRFToken string    `gorm:"column:csrf_token"`
-	CreatedAt time.Time `gorm:"column:created_at"`
-	ExpiresAt time.Time `gorm:"column:expires_at"`
+	ID         string     `gorm:"column:id;primaryKey"`
+	UserID     uint64     `gorm:"column:user_id"`
+	CSRFToken  string     `gorm:"column:csrf_token"`
+	CreatedAt  time.Time  `gorm:"column:created_at"`
+	ExpiresAt  time.Time  `gorm:"column:expires_at"`
+	LastSeenAt *time.Time `gorm:"column:last_seen_at"`
 }
 
 // APIToken is a bearer token for /api/v1. Only the SHA-256 of the token is kept.
@@ -81,6 +86,7 @@ type APIToken struct {
 	CreatedBy  string     `gorm:"column:created_by" json:"created_by"`
 	CreatedAt  time.Time  `gorm:"column:created_at" json:"created_at"`
 	LastUsedAt *time.Time `gorm:"column:last_used_at" json:"last_used_at,omitempty"`
+	UserID     *uint64    `gorm:"column:user_id" json:"-"` // the account that created it; nil from the CLI
 }
 
 // AuditEntry records who did what, when.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"sort"
 	"strings"
-	"time"
 
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/auth"
@@ -13,7 +12,7 @@ import (
 )
 
 func authService(db *store.DB) *auth.Service {
-	return auth.New(db, auth.NewLimiter(5, 15*time.Minute, nil), nil, 0)
+	return auth.New(db, auth.DefaultLimits, nil, 0)
 }
 
 // describe turns a form validation error into one readable line.

@@ -71,7 +71,18 @@ func Env(databaseURL string, extra map[string]string) func(string) string {
 // New starts the app on a fresh migrated database of dialect, with an admin and an agent.
 func New(t testing.TB, dialect string, opts Options) *App {
 	t.Helper()
-	db := storetest.Open(t, dialect)
+	return start(t, storetest.Open(t, dialect), opts, true)
+}
+
+// Another starts a second instance on a's database, as a second server behind a load
+// balancer: the same accounts and data, its own services and HTTP server.
+func (a *App) Another(opts Options) *App {
+	a.T.Helper()
+	return start(a.T, a.DB, opts, false)
+}
+
+func start(t testing.TB, db *store.DB, opts Options, createUsers bool) *App {
+	t.Helper()
 	cfg, err := config.Load(Env("sqlite:unused.db", opts.Env), true)
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +98,9 @@ func New(t testing.TB, dialect string, opts Options) *App {
 	}
 	ctx := context.Background()
 	for email, role := range map[string]string{AdminEmail: models.RoleAdmin, AgentEmail: models.RoleAgent} {
+		if !createUsers {
+			break
+		}
 		if _, err := svc.Auth.CreateUser(ctx, email, Password, role); err != nil {
 			t.Fatal(err)
 		}

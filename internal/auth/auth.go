@@ -1,14 +1,13 @@
 // Package auth signs staff in and out, keeps their sessions in the database (so any app
-// instance can serve any user), and checks API bearer tokens.
+// instance can serve any user), manages the accounts' life (disable, delete, roles,
+// passwords), and checks API bearer tokens.
 package auth
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -19,21 +18,40 @@ import (
 	"coexhistory/models"
 )
 
-// SessionTTL is how long a sign-in lasts.
-const SessionTTL = 12 * time.Hour
+// A sign-in lasts at most SessionTTL, and ends earlier after IdleTimeout without a request:
+// a working day, and a coffee break on a shared computer.
+const (
+	SessionTTL  = 8 * time.Hour
+	IdleTimeout = 30 * time.Minute
+)
+
+// touchEvery is how stale a session's last-seen time may get before a request rewrites it,
+// so that browsing does not turn every page into a write.
+const touchEvery = time.Minute
 
 // MinPasswordLength is the shortest password accepted for an account.
 const MinPasswordLength = 12
 
 // Store is what auth needs from the database.
 type Store interface {
+	ThrottleStore
 	CreateUser(ctx context.Context, u *models.User) error
-	UserByEmail(ctx context.Context, email string) (models.User, error)
-	SetPasswordHash(ctx context.Context, userID uint64, hash string) error
+	UserByEmail(ctx context.Context, normEmail string) (models.User, error)
+	UserByID(ctx context.Context, id uint64) (models.User, error)
+	ListUsers(ctx context.Context) ([]models.User, error)
+	CountActiveAdmins(ctx context.Context) (int64, error)
+	SetPasswordHash(ctx context.Context, userID uint64, hash string, mustChange bool) error
+	SetUserRole(ctx context.Context, userID uint64, role string) error
+	SetUserDisabled(ctx context.Context, userID uint64, at *time.Time) (sessions, tokens int64, err error)
+	DeleteUser(ctx context.Context, userID uint64) (models.User, error)
 	TouchLogin(ctx context.Context, userID uint64) error
 	CreateSession(ctx context.Context, s *models.Session) error
 	SessionWithUser(ctx context.Context, id string) (models.Session, models.User, error)
+	TouchSession(ctx context.Context, id string, at time.Time) error
 	DeleteSession(ctx context.Context, id string) error
+	DeleteUserSessions(ctx context.Context, userID uint64, exceptID string) (int64, error)
+	DeleteExpiredSessions(ctx context.Context) (int64, error)
+	DeleteIdleSessions(ctx context.Context, seenBefore time.Time) (int64, error)
 	CreateAPIToken(ctx context.Context, t *models.APIToken) error
 	APITokenByHash(ctx context.Context, hash string) (models.APIToken, error)
 	Audit(ctx context.Context, e models.AuditEntry) error
@@ -41,30 +59,36 @@ type Store interface {
 
 // Service is the sign-in service.
 type Service struct {
-	store   Store
-	limiter *Limiter
-	now     func() time.Time
-	cost    int
+	store    Store
+	throttle ThrottleStore
+	limits   Limits
+	now      func() time.Time
+	cost     int
 }
 
-// New returns a Service. bcryptCost 0 means bcrypt.DefaultCost.
-func New(s Store, limiter *Limiter, now func() time.Time, bcryptCost int) *Service {
+// New returns a Service. bcryptCost 0 means bcrypt.DefaultCost; zero limits mean
+// DefaultLimits.
+func New(s Store, limits Limits, now func() time.Time, bcryptCost int) *Service {
 	if bcryptCost == 0 {
 		bcryptCost = bcrypt.DefaultCost
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, limiter: limiter, now: now, cost: bcryptCost}
+	if limits == (Limits{}) {
+		limits = DefaultLimits
+	}
+	return &Service{store: s, throttle: s, limits: limits, now: now, cost: bcryptCost}
 }
 
 // Principal is who is making a request.
 type Principal struct {
-	UserID    uint64
-	Name      string // e-mail, or "token:<name>"
-	Role      string
-	CSRFToken string // empty for API tokens
-	SessionID string
+	UserID             uint64
+	Name               string // e-mail, or "token:<name>"
+	Role               string
+	CSRFToken          string // empty for API tokens
+	SessionID          string
+	MustChangePassword bool // an admin reset the password: only the change form is open
 }
 
 // IsAdmin reports whether the principal may manage numbers, users and tokens.
@@ -73,18 +97,25 @@ func (p Principal) IsAdmin() bool { return p.Role == models.RoleAdmin }
 // ValidRole reports whether r is a known role.
 func ValidRole(r string) bool { return r == models.RoleAdmin || r == models.RoleAgent }
 
+func passwordProblem(password string) string {
+	switch {
+	case len(password) < MinPasswordLength:
+		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+	case len(password) > 72:
+		return "Use at most 72 characters."
+	}
+	return ""
+}
+
 // CreateUser validates and stores an account with a bcrypt hash of its password.
 func (s *Service) CreateUser(ctx context.Context, email, password, role string) (models.User, error) {
-	email = strings.TrimSpace(strings.ToLower(email))
+	norm := NormalizeEmail(email)
 	fields := map[string]string{}
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-		fields["email"] = "Enter a valid e-mail address."
+	if !validEmail(norm) {
+		fields["email"] = "Enter a valid e-mail address (plain ASCII letters, digits and punctuation)."
 	}
-	if len(password) < MinPasswordLength {
-		fields["password"] = fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
-	}
-	if len(password) > 72 {
-		fields["password"] = "Use at most 72 characters."
+	if p := passwordProblem(password); p != "" {
+		fields["password"] = p
 	}
 	if !ValidRole(role) {
 		fields["role"] = "Choose admin or agent."
@@ -96,7 +127,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password, role string) 
 	if err != nil {
 		return models.User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u := models.User{Email: email, PasswordHash: string(hash), Role: role}
+	u := models.User{Email: norm, EmailNorm: norm, PasswordHash: string(hash), Role: role}
 	if err := s.store.CreateUser(ctx, &u); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
 			return u, apperr.InvalidFields(map[string]string{"email": "An account with this e-mail already exists."})
@@ -109,11 +140,10 @@ func (s *Service) CreateUser(ctx context.Context, email, password, role string) 
 // ResetPassword gives the existing account email a new password (the demo does this on
 // every start). The rules of CreateUser apply; a missing account is store.ErrNotFound.
 func (s *Service) ResetPassword(ctx context.Context, email, password string) (models.User, error) {
-	email = strings.TrimSpace(strings.ToLower(email))
-	if len(password) < MinPasswordLength || len(password) > 72 {
-		return models.User{}, apperr.InvalidFields(map[string]string{"password": fmt.Sprintf("Use %d to 72 characters.", MinPasswordLength)})
+	if p := passwordProblem(password); p != "" {
+		return models.User{}, apperr.InvalidFields(map[string]string{"password": p})
 	}
-	u, err := s.store.UserByEmail(ctx, email)
+	u, err := s.store.UserByEmail(ctx, NormalizeEmail(email))
 	if err != nil {
 		return u, err
 	}
@@ -121,58 +151,95 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) (mo
 	if err != nil {
 		return u, fmt.Errorf("hash password: %w", err)
 	}
-	if err := s.store.SetPasswordHash(ctx, u.ID, string(hash)); err != nil {
+	if err := s.store.SetPasswordHash(ctx, u.ID, string(hash), false); err != nil {
 		return u, err
 	}
 	u.PasswordHash = string(hash)
 	return u, nil
 }
 
-// ErrBadCredentials is the one answer for an unknown e-mail or a wrong password.
+// ErrBadCredentials is the one answer for an unknown e-mail, a wrong password or a
+// disabled account.
 var ErrBadCredentials = apperr.New(apperr.Unauthorized, "E-mail or password is wrong.")
 
-// ErrTooManyAttempts is returned while a client is rate limited.
+// ErrTooManyAttempts is returned while a client or an account is rate limited.
 var ErrTooManyAttempts = apperr.New(apperr.Forbidden, "Too many sign-in attempts. Wait a few minutes and try again.")
 
-// Login checks credentials and opens a session. It returns the cookie value (the session
-// id is its hash) and the CSRF token of the session.
-func (s *Service) Login(ctx context.Context, email, password, remoteIP string) (cookie string, p Principal, err error) {
-	email = strings.TrimSpace(strings.ToLower(email))
-	key := remoteIP + "|" + email
-	if !s.limiter.Allow(key) {
-		_ = s.store.Audit(ctx, models.AuditEntry{Actor: email, Action: "login.throttled", Target: email, RemoteIP: remoteIP})
-		return "", p, ErrTooManyAttempts
+// clip keeps a typed value within an audit column.
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200]
 	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", p, fmt.Errorf("find user: %w", err)
+	return s
+}
+
+// Login checks credentials and opens a session. It returns the cookie value (the session
+// id is its hash) and the principal. An unknown address costs the same bcrypt comparison
+// as a known one, and every refusal says the same.
+func (s *Service) Login(ctx context.Context, email, password, remoteIP string) (cookie string, p Principal, err error) {
+	norm := NormalizeEmail(email)
+	var u models.User
+	if validEmail(norm) {
+		u, err = s.store.UserByEmail(ctx, norm)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", p, fmt.Errorf("find user: %w", err)
+		}
+	}
+	keys := keysFor(u.ID, norm, remoteIP)
+	ok, err := s.allowed(ctx, keys)
+	if err != nil {
+		return "", p, fmt.Errorf("sign-in throttle: %w", err)
+	}
+	if !ok {
+		_ = s.store.Audit(ctx, models.AuditEntry{Actor: clip(email), Action: "login.throttled", Target: clip(norm), RemoteIP: remoteIP})
+		return "", p, ErrTooManyAttempts
 	}
 	hash := u.PasswordHash
 	if hash == "" {
 		hash = dummyHash // spend the same time for unknown accounts
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || u.ID == 0 {
-		s.limiter.Fail(key)
-		_ = s.store.Audit(ctx, models.AuditEntry{Actor: email, Action: "login.failed", Target: email, RemoteIP: remoteIP})
+	wrong := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil
+	if wrong || u.ID == 0 || u.DisabledAt != nil {
+		if err := s.failed(ctx, keys); err != nil {
+			return "", p, fmt.Errorf("sign-in throttle: %w", err)
+		}
+		detail := ""
+		if !wrong && u.DisabledAt != nil {
+			detail = "account disabled"
+		}
+		_ = s.store.Audit(ctx, models.AuditEntry{Actor: clip(email), Action: "login.failed", Target: clip(norm), Detail: detail, RemoteIP: remoteIP})
 		return "", p, ErrBadCredentials
 	}
-	s.limiter.Reset(key)
-	cookie = secrets.Token(32)
-	sess := models.Session{
-		ID:        secrets.Hash(cookie),
-		UserID:    u.ID,
-		CSRFToken: secrets.Token(32),
-		ExpiresAt: s.now().UTC().Add(SessionTTL),
+	if err := s.succeeded(ctx, keys); err != nil {
+		return "", p, fmt.Errorf("sign-in throttle: %w", err)
 	}
-	if err := s.store.CreateSession(ctx, &sess); err != nil {
-		return "", p, fmt.Errorf("create session: %w", err)
+	cookie, sess, err := s.openSession(ctx, u)
+	if err != nil {
+		return "", p, err
 	}
 	_ = s.store.TouchLogin(ctx, u.ID)
 	_ = s.store.Audit(ctx, models.AuditEntry{Actor: u.Email, Action: "login", Target: u.Email, RemoteIP: remoteIP})
 	return cookie, principal(u, sess), nil
 }
 
-// Session resolves a session cookie.
+func (s *Service) openSession(ctx context.Context, u models.User) (string, models.Session, error) {
+	cookie := secrets.Token(32)
+	now := s.now().UTC()
+	sess := models.Session{
+		ID:         secrets.Hash(cookie),
+		UserID:     u.ID,
+		CSRFToken:  secrets.Token(32),
+		ExpiresAt:  now.Add(SessionTTL),
+		LastSeenAt: &now,
+	}
+	if err := s.store.CreateSession(ctx, &sess); err != nil {
+		return "", sess, fmt.Errorf("create session: %w", err)
+	}
+	return cookie, sess, nil
+}
+
+// Session resolves a session cookie: store.ErrNotFound when there is none, it expired, it
+// was idle for IdleTimeout, or its account is disabled.
 func (s *Service) Session(ctx context.Context, cookie string) (Principal, error) {
 	if cookie == "" {
 		return Principal{}, store.ErrNotFound
@@ -180,6 +247,20 @@ func (s *Service) Session(ctx context.Context, cookie string) (Principal, error)
 	sess, u, err := s.store.SessionWithUser(ctx, secrets.Hash(cookie))
 	if err != nil {
 		return Principal{}, err
+	}
+	now := s.now().UTC()
+	seen := sess.CreatedAt
+	if sess.LastSeenAt != nil {
+		seen = *sess.LastSeenAt
+	}
+	if u.DisabledAt != nil || now.Sub(seen) >= IdleTimeout || !now.Before(sess.ExpiresAt) {
+		_ = s.store.DeleteSession(ctx, sess.ID)
+		return Principal{}, store.ErrNotFound
+	}
+	if now.Sub(seen) >= touchEvery {
+		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
+			return Principal{}, fmt.Errorf("touch session: %w", err)
+		}
 	}
 	return principal(u, sess), nil
 }
@@ -192,9 +273,38 @@ func (s *Service) Logout(ctx context.Context, p Principal, remoteIP string) erro
 	return s.store.Audit(ctx, models.AuditEntry{Actor: p.Name, Action: "logout", Target: p.Name, RemoteIP: remoteIP})
 }
 
-// CreateToken makes a new API token and returns its value; only its hash is stored.
+// CleanUp removes sessions past their expiry or idle time and sign-in counters whose
+// window has passed.
+func (s *Service) CleanUp(ctx context.Context) (sessions, counters int64, err error) {
+	n, err := s.store.DeleteExpiredSessions(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	m, err := s.store.DeleteIdleSessions(ctx, s.now().UTC().Add(-IdleTimeout))
+	if err != nil {
+		return n, 0, fmt.Errorf("delete idle sessions: %w", err)
+	}
+	c, err := s.store.DeleteStaleThrottles(ctx, s.now().Add(-s.limits.Window).UnixMilli())
+	if err != nil {
+		return n + m, 0, fmt.Errorf("delete sign-in counters: %w", err)
+	}
+	return n + m, c, nil
+}
+
+// CreateToken makes a new API token that no account owns (the CLI's) and returns its
+// value; only its hash is stored.
 func (s *Service) CreateToken(ctx context.Context, name, role, createdBy string) (string, models.APIToken, error) {
-	name = strings.TrimSpace(name)
+	return s.createToken(ctx, name, role, createdBy, 0)
+}
+
+// CreateTokenFor makes a new API token created by the signed-in p: disabling or deleting
+// p's account revokes it.
+func (s *Service) CreateTokenFor(ctx context.Context, p Principal, name, role string) (string, models.APIToken, error) {
+	return s.createToken(ctx, name, role, p.Name, p.UserID)
+}
+
+func (s *Service) createToken(ctx context.Context, name, role, createdBy string, creatorID uint64) (string, models.APIToken, error) {
+	name = trimSpace(name)
 	fields := map[string]string{}
 	if name == "" || len(name) > 120 {
 		fields["name"] = "Give the token a name (up to 120 characters)."
@@ -207,6 +317,9 @@ func (s *Service) CreateToken(ctx context.Context, name, role, createdBy string)
 	}
 	value := "coex_" + secrets.Token(32)
 	t := models.APIToken{Name: name, Role: role, TokenHash: secrets.Hash(value), CreatedBy: createdBy}
+	if creatorID != 0 {
+		t.UserID = &creatorID
+	}
 	if err := s.store.CreateAPIToken(ctx, &t); err != nil {
 		return "", t, fmt.Errorf("create token: %w", err)
 	}
@@ -226,66 +339,10 @@ func (s *Service) Token(ctx context.Context, value string) (Principal, error) {
 }
 
 func principal(u models.User, s models.Session) Principal {
-	return Principal{UserID: u.ID, Name: u.Email, Role: u.Role, CSRFToken: s.CSRFToken, SessionID: s.ID}
+	return Principal{UserID: u.ID, Name: u.Email, Role: u.Role, CSRFToken: s.CSRFToken, SessionID: s.ID, MustChangePassword: u.MustChangePassword}
 }
 
 // dummyHash is a bcrypt hash of a random string, compared against for unknown accounts.
 const dummyHash = "$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z0fAhhWvI7Ik6ePNK6E2hnBy"
 
-// Limiter throttles failed sign-ins per key (client address + e-mail): after Max failures
-// within Window, Allow answers false until the window has passed.
-type Limiter struct {
-	mu     sync.Mutex
-	Max    int
-	Window time.Duration
-	now    func() time.Time
-	fails  map[string][]time.Time
-}
-
-// NewLimiter returns a Limiter.
-func NewLimiter(max int, window time.Duration, now func() time.Time) *Limiter {
-	if now == nil {
-		now = time.Now
-	}
-	return &Limiter{Max: max, Window: window, now: now, fails: map[string][]time.Time{}}
-}
-
-// Allow reports whether key may try again.
-func (l *Limiter) Allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.recent(key)) < l.Max
-}
-
-// Fail records a failure.
-func (l *Limiter) Fail(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fails[key] = append(l.recent(key), l.now())
-	if len(l.fails) > 100_000 { // bound memory under a spray of keys
-		l.fails = map[string][]time.Time{}
-	}
-}
-
-// Reset forgets key's failures.
-func (l *Limiter) Reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
-}
-
-func (l *Limiter) recent(key string) []time.Time {
-	cut := l.now().Add(-l.Window)
-	kept := l.fails[key][:0]
-	for _, t := range l.fails[key] {
-		if t.After(cut) {
-			kept = append(kept, t)
-		}
-	}
-	if len(kept) == 0 {
-		delete(l.fails, key)
-		return nil
-	}
-	l.fails[key] = kept
-	return kept
-}
+func trimSpace(s string) string { return strings.TrimSpace(s) }

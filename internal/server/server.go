@@ -79,7 +79,7 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 		Config:   cfg,
 		DB:       db,
 		Logger:   logger,
-		Auth:     auth.New(db, auth.NewLimiter(5, 15*time.Minute, now), now, 0),
+		Auth:     auth.New(db, auth.DefaultLimits, now, 0),
 		Registry: registry.New(db, box),
 		Assets:   assets,
 		Now:      now,

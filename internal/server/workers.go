@@ -43,15 +43,16 @@ func (s *Services) loops() []loop {
 	return loops
 }
 
-// cleanSessions deletes expired sessions now and then every hour until ctx ends.
+// cleanSessions deletes expired and idle sessions and stale sign-in counters now and then
+// every 15 minutes until ctx ends.
 func (s *Services) cleanSessions(ctx context.Context) error {
-	tick := time.NewTicker(time.Hour)
+	tick := time.NewTicker(15 * time.Minute)
 	defer tick.Stop()
 	for {
-		if n, err := s.DB.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+		if n, c, err := s.Auth.CleanUp(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Warn("expired sessions not removed", "err", err)
-		} else if n > 0 {
-			s.Logger.Info("expired sessions removed", "count", n)
+		} else if n > 0 || c > 0 {
+			s.Logger.Info("expired sessions removed", "count", n, "sign_in_counters", c)
 		}
 		select {
 		case <-ctx.Done():
