@@ -129,18 +129,32 @@ type reactionJSON struct {
 
 // searchResultJSON is one result in the API.
 type searchResultJSON struct {
-	WAMID         string           `json:"wamid"`
-	ThreadID      uint64           `json:"thread_id"`
-	PhoneNumberID string           `json:"phone_number_id"`
-	ContactWAID   string           `json:"contact_wa_id"`
-	ContactName   string           `json:"contact_name"`
-	Timestamp     int64            `json:"timestamp"`
-	Text          string           `json:"text"`
-	Snippet       []search.Segment `json:"snippet"`
-	Direction     string           `json:"direction"`
-	Type          string           `json:"type"`
-	Status        *string          `json:"status"`
-	Origin        string           `json:"origin"`
+	WAMID         string        `json:"wamid"`
+	ThreadID      uint64        `json:"thread_id"`
+	PhoneNumberID string        `json:"phone_number_id"`
+	ContactWAID   string        `json:"contact_wa_id"`
+	ContactName   string        `json:"contact_name"`
+	Timestamp     int64         `json:"timestamp"`
+	Text          string        `json:"text"`
+	Snippet       []segmentJSON `json:"snippet"`
+	Direction     string        `json:"direction"`
+	Type          string        `json:"type"`
+	Status        *string       `json:"status"`
+	Origin        string        `json:"origin"`
+}
+
+// segmentJSON is a piece of a search result's snippet; match marks a searched word.
+type segmentJSON struct {
+	Text  string `json:"text"`
+	Match bool   `json:"match,omitempty"`
+}
+
+func snippetJSON(segs []search.Segment) []segmentJSON {
+	out := make([]segmentJSON, 0, len(segs))
+	for _, s := range segs {
+		out = append(out, segmentJSON{Text: s.Text, Match: s.Match})
+	}
+	return out
 }
 
 // stepJSON is one step in the API's shape.

@@ -120,7 +120,7 @@ func searchParams(f pages.SearchForm, cursor string, limit int) (search.Params, 
 // friendly turns errors about the request (bad cursor, dates, filters) into a message for
 // the user; other errors stay errors.
 func friendly(err error) (string, bool) {
-	if errors.Is(err, store.ErrBadCursor) {
+	if errors.Is(err, store.ErrBadCursor) || errors.Is(err, search.ErrBadCursor) {
 		return "This page link is no longer valid. Start again from the first page.", true
 	}
 	if e := apperr.As(err); e.Code == apperr.Invalid {
@@ -242,17 +242,14 @@ func (h *Handlers) apiSearch(c echo.Context) error {
 	}
 	page, err := h.deps.Search.Search(ctx(c), p)
 	if err != nil {
-		if errors.Is(err, store.ErrBadCursor) && !apperr.Is(err, apperr.Invalid) {
+		if errors.Is(err, search.ErrBadCursor) && !apperr.Is(err, apperr.Invalid) {
 			return apperr.Wrap(apperr.Invalid, "The cursor is not valid for this search.", err)
 		}
 		return err
 	}
 	out := make([]searchResultJSON, 0, len(page.Results))
 	for _, r := range page.Results {
-		snippet := r.Snippet
-		if snippet == nil {
-			snippet = []search.Segment{}
-		}
+		snippet := snippetJSON(r.Snippet)
 		out = append(out, searchResultJSON{
 			WAMID: r.WAMID, ThreadID: r.ThreadID, PhoneNumberID: r.PhoneNumberID, ContactWAID: r.ContactWAID,
 			ContactName: r.ContactName, Timestamp: r.Timestamp, Text: r.Text, Snippet: snippet,

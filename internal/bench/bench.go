@@ -200,7 +200,7 @@ type benchCase struct {
 }
 
 func searchCases(ctx context.Context, db *store.DB, c sim.Corpus) ([]benchCase, error) {
-	s := search.New(db)
+	s := search.New(db.SQL(), db.Dialect())
 	number := sim.NumberID(0)
 	recent, err := db.ListThreads(ctx, store.ThreadFilter{PhoneNumberID: number, Limit: 25})
 	if err != nil {

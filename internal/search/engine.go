@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-
-	"coexhistory/internal/store"
 )
 
 // Bounds of the Go-side text check (see Page.Unindexed) and of scanRecent (MySQL).
@@ -89,7 +87,7 @@ func (e *engine) Search(ctx context.Context, p Params) (Page, error) {
 	if p.Cursor != "" {
 		c, err := decodeSearchCursor(p.Cursor)
 		if err != nil || (c.relevance && !relevance) {
-			return page, errBadCursor(fmt.Errorf("search cursor: %w", errors.Join(store.ErrBadCursor, err)))
+			return page, errBadCursor(fmt.Errorf("search cursor: %w", errors.Join(ErrBadCursor, err)))
 		}
 		after = &c
 		// A newest-first cursor on a relevance search continues a search that fell back.
@@ -299,7 +297,7 @@ func (e *engine) tooCommonToRank(ctx context.Context, p Params, q Query) (bool, 
 // contactMessageCount returns how many messages the threads of p's contact filter hold
 // (threads.message_count), and false when p has no contact filter.
 func (e *engine) contactMessageCount(ctx context.Context, p Params) (int, bool, error) {
-	cm := store.ParseContact(p.Contact)
+	cm := ParseContact(p.Contact)
 	if cm.Empty() || e.contactScan <= 0 {
 		return 0, false, nil
 	}
@@ -318,7 +316,7 @@ func (e *engine) contactMessageCount(ctx context.Context, p Params) (int, bool, 
 
 // plan compiles q for the dialect.
 func (e *engine) plan(ctx context.Context, q Query) (textPlan, error) {
-	if e.dialect != store.MySQL {
+	if e.dialect != mysqlDialect {
 		return textPlan{match: FTS5(q)}, nil
 	}
 	rules, err := e.rules.get(ctx)
@@ -341,14 +339,14 @@ func (e *engine) fetch(ctx context.Context, p Params, match string, relevance bo
 		}
 		query = "SELECT " + rowColumns + ", 0 FROM messages m" + w.sql() + " ORDER BY m.ts DESC, m.id DESC LIMIT ?"
 		w.args = append(w.args, n)
-	case e.dialect == store.MySQL && !relevance:
+	case e.dialect == mysqlDialect && !relevance:
 		if after != nil {
 			w.add("(m.ts < ? OR (m.ts = ? AND m.id < ?))", after.ts, after.ts, after.id)
 		}
 		w.prepend("MATCH(m.text) AGAINST(? IN BOOLEAN MODE)", match)
 		query = "SELECT " + rowColumns + ", 0 FROM messages m" + w.sql() + " ORDER BY m.ts DESC, m.id DESC LIMIT ?"
 		w.args = append(w.args, n)
-	case e.dialect == store.MySQL:
+	case e.dialect == mysqlDialect:
 		w.add("m.id <= ?", maxID)
 		w.prepend("MATCH(m.text) AGAINST(? IN BOOLEAN MODE)", match)
 		args := append([]any{match}, w.args...)
@@ -454,7 +452,7 @@ func addFilters(w *where, dialect string, p Params) {
 	if p.PhoneNumberID != "" {
 		w.add("m.phone_number_id = ?", p.PhoneNumberID)
 	}
-	if c := store.ParseContact(p.Contact); !c.Empty() {
+	if c := ParseContact(p.Contact); !c.Empty() {
 		cond, args := c.Where(dialect, "t.")
 		sub := "m.thread_id IN (SELECT t.id FROM threads t WHERE " + cond
 		if p.PhoneNumberID != "" {

@@ -11,7 +11,7 @@ type ScanLimits struct {
 func SetScanLimits(s Searcher, l ScanLimits) {
 	e := s.(*engine)
 	e.batch, e.maxScan = l.Batch, l.MaxScan
-	if e.dialect == "mysql" {
+	if e.dialect == mysqlDialect {
 		e.window, e.windows, e.contactScan, e.rankLimit = l.Window, l.Windows, l.ContactScan, l.RankLimit
 	}
 }

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"coexhistory/internal/apperr"
-	"coexhistory/internal/store"
 )
 
 // Page sizes.
@@ -42,37 +42,37 @@ type Params struct {
 
 // Result is one matching message.
 type Result struct {
-	WAMID         string    `json:"wamid"`
-	ThreadID      uint64    `json:"thread_id"`
-	PhoneNumberID string    `json:"phone_number_id"`
-	ContactWAID   string    `json:"contact_wa_id"`
-	ContactName   string    `json:"contact_name"`
-	Timestamp     int64     `json:"timestamp"` // unix seconds
-	Text          string    `json:"text"`
-	Snippet       []Segment `json:"snippet"`
-	Direction     string    `json:"direction"`
-	Type          string    `json:"type"`
-	Status        string    `json:"status"`
-	Origin        string    `json:"origin"`
-	Score         float64   `json:"score"` // full-text score when sorted by relevance (higher is better); 0 otherwise
+	WAMID         string
+	ThreadID      uint64
+	PhoneNumberID string
+	ContactWAID   string
+	ContactName   string
+	Timestamp     int64 // unix seconds
+	Text          string
+	Snippet       []Segment
+	Direction     string
+	Type          string
+	Status        string
+	Origin        string
+	Score         float64 // full-text score when sorted by relevance (higher is better); 0 otherwise
 }
 
 // Page is one page of results.
 type Page struct {
-	Results    []Result `json:"data"`
-	NextCursor string   `json:"next_cursor"` // "" on the last page
+	Results    []Result
+	NextCursor string // "" on the last page
 	// Sort is the order of the results. A relevance search comes newest first when there is
 	// no text query, and on MariaDB when its words are too common to rank quickly (an
 	// estimated 50,000 matches or more); views should say so.
-	Sort string `json:"sort"`
+	Sort string
 	// Query is what the search box was read as (for "searching for …" and empty states).
-	Query Query `json:"-"`
+	Query Query
 	// Unindexed lists words the full-text index cannot look up (MariaDB: shorter than
 	// innodb_ft_min_token_size, or stopwords). They still apply, checked on each candidate's
 	// text; when only such words are positive, the search walks messages newest first, at most
 	// a bounded number per page, so a page can hold fewer than Limit results and still have a
 	// NextCursor.
-	Unindexed []string `json:"-"`
+	Unindexed []string
 }
 
 // Searcher finds messages.
@@ -80,11 +80,21 @@ type Searcher interface {
 	Search(ctx context.Context, p Params) (Page, error)
 }
 
-// New returns the Searcher of db's dialect.
-func New(db *store.DB) Searcher {
-	e := &engine{db: db.SQL(), dialect: db.Dialect(), maxScan: defaultMaxScan, batch: defaultBatch}
-	if db.Dialect() == store.MySQL {
-		e.rules = &mysqlRules{db: db.SQL()}
+// Dialects New knows: the values of store.DB.Dialect().
+const (
+	mysqlDialect  = "mysql"
+	sqliteDialect = "sqlite"
+)
+
+// ErrBadCursor is in the chain of an error about a cursor that does not fit the search.
+var ErrBadCursor = errors.New("bad cursor")
+
+// New returns the Searcher of a database: db is its connection pool, dialect "mysql"
+// (MariaDB/MySQL FULLTEXT) or "sqlite" (FTS5).
+func New(db *sql.DB, dialect string) Searcher {
+	e := &engine{db: db, dialect: dialect, maxScan: defaultMaxScan, batch: defaultBatch}
+	if dialect == mysqlDialect {
+		e.rules = &mysqlRules{db: db}
 		e.window, e.windows, e.contactScan, e.rankLimit = defaultWindow, defaultWindows, defaultContactScan, defaultRankLimit
 	}
 	return e

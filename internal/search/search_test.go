@@ -184,7 +184,7 @@ type scanConfig struct {
 // windows and batches (one window or many, then the index, in several steps), and a contact
 // scan in small steps.
 func scanConfigs(db *store.DB) []scanConfig {
-	configs := []scanConfig{{"defaults", search.New(db)}}
+	configs := []scanConfig{{"defaults", search.New(db.SQL(), db.Dialect())}}
 	for _, c := range []struct {
 		name string
 		l    search.ScanLimits
@@ -195,7 +195,7 @@ func scanConfigs(db *store.DB) []scanConfig {
 		{"tiny contact scan", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 2, Windows: 1, ContactScan: 100}},
 		{"relevance falls back", search.ScanLimits{Batch: 2, MaxScan: 5, Window: 3, Windows: 2, RankLimit: 1}},
 	} {
-		s := search.New(db)
+		s := search.New(db.SQL(), db.Dialect())
 		search.SetScanLimits(s, c.l)
 		configs = append(configs, scanConfig{c.name, s})
 	}
@@ -206,7 +206,7 @@ func TestSearchResultFields(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		loadCorpus(t, db)
 		ctx := context.Background()
-		page, err := search.New(db).Search(ctx, search.Params{Q: "reembolso"})
+		page, err := search.New(db.SQL(), db.Dialect()).Search(ctx, search.Params{Q: "reembolso"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +223,7 @@ func TestSearchResultFields(t *testing.T) {
 		}
 
 		// Every match of every positive term is highlighted; excluded terms are not.
-		page, err = search.New(db).Search(ctx, search.Params{Q: `"entrega amanhã" bom -cancelado`})
+		page, err = search.New(db.SQL(), db.Dialect()).Search(ctx, search.Params{Q: `"entrega amanhã" bom -cancelado`})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func TestSearchResultFields(t *testing.T) {
 			t.Errorf("snippet = %#v, want %#v", got, wantSnippet)
 		}
 		// Markup stays text inside segments (views escape it).
-		page, err = search.New(db).Search(ctx, search.Params{Q: "urgente"})
+		page, err = search.New(db.SQL(), db.Dialect()).Search(ctx, search.Params{Q: "urgente"})
 		if err != nil || len(page.Results) != 1 {
 			t.Fatalf("urgente: %v, %v", page.Results, err)
 		}
@@ -248,7 +248,7 @@ func TestSearchResultFields(t *testing.T) {
 func TestSearchRelevance(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		loadCorpus(t, db)
-		page, err := search.New(db).Search(context.Background(), search.Params{Q: "pedido", Sort: search.SortRelevance})
+		page, err := search.New(db.SQL(), db.Dialect()).Search(context.Background(), search.Params{Q: "pedido", Sort: search.SortRelevance})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +274,7 @@ func TestSearchRelevanceFallback(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		loadCorpus(t, db)
 		ctx := context.Background()
-		s := search.New(db)
+		s := search.New(db.SQL(), db.Dialect())
 		search.SetScanLimits(s, search.ScanLimits{Batch: 200, MaxScan: 2000, Window: 3, Windows: 2, ContactScan: 100, RankLimit: 5})
 		wantSort, wantFirst := search.SortRelevance, []string{"m19"}
 		if db.Dialect() == store.MySQL {
@@ -378,7 +378,7 @@ func TestSearchCursorAndLimits(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		loadCorpus(t, db)
 		ctx := context.Background()
-		s := search.New(db)
+		s := search.New(db.SQL(), db.Dialect())
 		page, err := s.Search(ctx, search.Params{Q: "pedido", Limit: 2})
 		if err != nil || len(page.Results) != 2 || page.NextCursor == "" {
 			t.Fatalf("first page = %v, %q, %v", wamids(page.Results), page.NextCursor, err)
@@ -442,7 +442,7 @@ func TestSearchHostileInput(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		loadCorpus(t, db)
 		ctx := context.Background()
-		s := search.New(db)
+		s := search.New(db.SQL(), db.Dialect())
 		for _, in := range inputs {
 			for _, sort := range []string{search.SortNewest, search.SortRelevance} {
 				if _, err := s.Search(ctx, search.Params{Q: in, Sort: sort}); err != nil {

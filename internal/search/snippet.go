@@ -11,8 +11,8 @@ const SnippetWidth = 160
 // Segment is a piece of message text; Match marks the words the query matched. Segments are
 // plain text: views escape them like any other text and wrap matches in <mark>.
 type Segment struct {
-	Text  string `json:"text"`
-	Match bool   `json:"match,omitempty"`
+	Text  string
+	Match bool
 }
 
 // Highlight splits text into segments, marking every occurrence of q's positive terms

@@ -159,7 +159,7 @@ func New(s *Services) http.Handler {
 		Threads:       s.DB,
 		Preferences:   s.DB,
 		Conversations: s.DB,
-		Search:        search.New(s.DB),
+		Search:        search.New(s.DB.SQL(), s.DB.Dialect()),
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,
 		Proxies:       s.Config.TrustedProxies,

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"coexhistory/internal/search"
 	"coexhistory/models"
 )
 
@@ -42,7 +43,7 @@ const reactionType = "reaction"
 // ThreadFilter selects a page of threads, most recent activity first.
 type ThreadFilter struct {
 	PhoneNumberID string // "" = every number
-	Contact       string // see ParseContact: part of the phone number or of the name
+	Contact       string // see search.ParseContact: part of the phone number or of the name
 	Cursor        string // ThreadPage.NextCursor of the previous page
 	Limit         int    // default DefaultThreadLimit, at most MaxThreadLimit
 }
@@ -108,7 +109,7 @@ func (db *DB) ListThreads(ctx context.Context, f ThreadFilter) (ThreadPage, erro
 	if f.PhoneNumberID != "" {
 		q = q.Where("phone_number_id = ?", f.PhoneNumberID)
 	}
-	if c := ParseContact(f.Contact); !c.Empty() {
+	if c := search.ParseContact(f.Contact); !c.Empty() {
 		cond, args := c.Where(db.dialect, "")
 		q = q.Where(cond, args...)
 	}
@@ -343,64 +344,6 @@ func (db *DB) CountThreadsAndMessages(ctx context.Context, phoneNumberID string)
 		return 0, 0, fmt.Errorf("count threads: %w", translate(err))
 	}
 	return row.Threads, row.Messages, nil
-}
-
-// maxContactFilter is how many characters of a contact filter are used.
-const maxContactFilter = 100
-
-// ContactMatch is how a contact filter selects threads.
-type ContactMatch struct {
-	Digits string // digits found anywhere in the contact's WhatsApp ID
-	Name   string // text the contact name contains, compared folded (see FoldName)
-}
-
-// ParseContact reads a contact filter (its first 100 characters): a phone number (digits,
-// optionally with + ( ) - . and spaces) matches any part of the contact's WhatsApp ID, so
-// "+55 11 91234-5678", "11 91234-5678" and the last four digits all find +5511912345678;
-// anything else matches part of the contact name, ignoring case and accents ("otavio" and
-// "OTÁVIO" find "Otávio").
-func ParseContact(s string) ContactMatch {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return ContactMatch{}
-	}
-	if r := []rune(s); len(r) > maxContactFilter {
-		s = string(r[:maxContactFilter])
-	}
-	digits := strings.Map(func(r rune) rune {
-		switch {
-		case r >= '0' && r <= '9':
-			return r
-		case r == '+' || r == '(' || r == ')' || r == '-' || r == '.' || r == ' ':
-			return -1
-		}
-		return 'x'
-	}, s)
-	if digits != "" && !strings.Contains(digits, "x") {
-		return ContactMatch{Digits: digits}
-	}
-	return ContactMatch{Name: s}
-}
-
-// Empty reports whether the filter selects every thread.
-func (c ContactMatch) Empty() bool { return c.Digits == "" && c.Name == "" }
-
-// Where returns the condition on the threads table (columns prefixed with alias, e.g. "t.")
-// and its arguments, for the dialect. LIKE runs on the threads table only, never on message
-// text. MariaDB compares names through utf8mb4_unicode_ci (case and accents ignored);
-// SQLite through coex_fold, which the store registers with the driver.
-func (c ContactMatch) Where(dialect, alias string) (string, []any) {
-	if c.Digits != "" {
-		return alias + "contact_wa_id LIKE ? ESCAPE '!'", []any{"%" + escapeLike(c.Digits) + "%"}
-	}
-	if dialect == SQLite {
-		return foldFunction + "(" + alias + "contact_name) LIKE ? ESCAPE '!'", []any{"%" + escapeLike(FoldName(c.Name)) + "%"}
-	}
-	return alias + "contact_name LIKE ? ESCAPE '!'", []any{"%" + escapeLike(c.Name) + "%"}
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
 }
 
 func clampLimit(n, def, maxN int) int {

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -298,32 +297,6 @@ func TestMessagesReactionsAndCounts(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestParseContact(t *testing.T) {
-	for in, want := range map[string]store.ContactMatch{
-		"":                       {},
-		"   ":                    {},
-		"+55 (11) 9-1234":        {Digits: "551191234"},
-		"5511":                   {Digits: "5511"},
-		"Ana":                    {Name: "Ana"},
-		" Ana Souza ":            {Name: "Ana Souza"},
-		"11 Ana":                 {Name: "11 Ana"},
-		"+":                      {Name: "+"},
-		strings.Repeat("é", 300): {Name: strings.Repeat("é", 100)},
-	} {
-		if got := store.ParseContact(in); got != want {
-			t.Errorf("ParseContact(%q) = %+v, want %+v", in, got, want)
-		}
-	}
-	cond, args := store.ContactMatch{Name: "50%_off!"}.Where(store.MySQL, "t.")
-	if cond != "t.contact_name LIKE ? ESCAPE '!'" || fmt.Sprint(args) != "[%50!%!_off!!%]" {
-		t.Errorf("Where = %q %v", cond, args)
-	}
-	cond, args = store.ContactMatch{Name: "OTÁVIO"}.Where(store.SQLite, "t.")
-	if cond != "coex_fold(t.contact_name) LIKE ? ESCAPE '!'" || fmt.Sprint(args) != "[%otavio%]" {
-		t.Errorf("Where (SQLite) = %q %v", cond, args)
-	}
 }
 
 // TestContactFilterVariants: the contact filter ignores case and accents, and finds a phone
