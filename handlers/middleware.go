@@ -48,7 +48,19 @@ func requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if _, ok := principal(c); ok {
 			return next(c)
 		}
-		target := "/login?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+		next := c.Request().URL.RequestURI()
+		if isHX(c) {
+			// An HTMX request asked for a fragment: after signing in, return to the page it
+			// was made from, not to the fragment.
+			next = "/"
+			if cur, err := url.Parse(c.Request().Header.Get("HX-Current-URL")); err == nil && cur.Path != "" {
+				next = cur.RequestURI()
+			}
+		}
+		target := "/login?next=" + url.QueryEscape(next)
+		if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+			target += "&expired=1" // a session cookie the server no longer knows
+		}
 		if isHX(c) {
 			c.Response().Header().Set("HX-Redirect", target)
 			return c.NoContent(http.StatusUnauthorized)

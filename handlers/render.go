@@ -5,6 +5,11 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -52,13 +57,41 @@ func (h *Handlers) page(c echo.Context, title, section string) layout.Page {
 		Zone: v.Zone, ZoneLabel: v.ZoneLabel(h.deps.Now()), ZoneFixed: v.FromUser}
 }
 
-// flash asks the page to show a toast after an HTMX request.
+// flash asks the page to show a toast after an HTMX request. Header values travel as
+// Latin-1, so the JSON is ASCII-only: every other character is a \u escape.
 func flash(c echo.Context, kind, message string, events ...string) {
-	trigger := `{"flash":{"kind":` + jsonString(kind) + `,"message":` + jsonString(message) + `}`
+	trigger := `{"flash":{"kind":` + asciiJSONString(kind) + `,"message":` + asciiJSONString(message) + `}`
 	for _, e := range events {
-		trigger += `,` + jsonString(e) + `:true`
+		trigger += `,` + asciiJSONString(e) + `:true`
 	}
 	c.Response().Header().Set("HX-Trigger", trigger+"}")
 }
 
 func ctx(c echo.Context) context.Context { return c.Request().Context() }
+
+// asciiJSONString is s as a JSON string with every non-ASCII character escaped (characters
+// outside the BMP as a surrogate pair), safe in an HTTP header.
+func asciiJSONString(s string) string {
+	var b strings.Builder
+	for _, r := range jsonString(s) {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+// faviconSVG is the tab icon: a speech bubble in the accent colour.
+const faviconSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path fill="#0b7a5f" d="M16 3C8.8 3 3 8.2 3 14.6c0 3.4 1.6 6.4 4.2 8.5L6 29l6.2-3.3c1.2.3 2.5.5 3.8.5 7.2 0 13-5.2 13-11.6S23.2 3 16 3z"/></svg>`
+
+// favicon answers browsers that ask for /favicon.ico whatever the page links.
+func favicon(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Blob(http.StatusOK, "image/svg+xml", []byte(faviconSVG))
+}

@@ -11,6 +11,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	// Public: health and sign-in.
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
+	e.GET("/favicon.ico", favicon)
 	public := e.Group("", noStoreAll, h.loadSession, h.loadViewer, h.csrf)
 	public.GET("/login", h.loginPage)
 	public.POST("/login", h.login)
@@ -40,7 +41,9 @@ func (h *Handlers) Register(e *echo.Echo) {
 	staff.POST("/profile", h.saveProfile)
 
 	// Admin pages.
-	admin := staff.Group("", requireAdmin)
+	// Per route, not as a group: a group's middleware also runs for unknown URLs, which
+	// would answer agents 403 instead of 404.
+	admin := adminRoutes{staff}
 	admin.POST("/numbers", h.createNumber)
 	admin.GET("/numbers/:id/edit", h.editNumberPage)
 	admin.POST("/numbers/:id", h.updateNumber)
@@ -66,7 +69,16 @@ func (h *Handlers) Register(e *echo.Echo) {
 	api.GET("/threads", h.apiListThreads)
 	api.GET("/threads/:id/messages", h.apiThreadMessages)
 	api.GET("/search", h.apiSearch)
-	apiAdmin := api.Group("", requireAdmin)
+	apiAdmin := adminRoutes{api}
 	apiAdmin.POST("/numbers", h.apiCreateNumber)
 	apiAdmin.POST("/numbers/:phone_number_id/sync", h.apiRequestSync)
 }
+
+// adminRoutes adds routes that only admins may use to a group.
+type adminRoutes struct{ g *echo.Group }
+
+func (a adminRoutes) GET(path string, h echo.HandlerFunc) { a.g.GET(path, h, requireAdmin) }
+
+func (a adminRoutes) POST(path string, h echo.HandlerFunc) { a.g.POST(path, h, requireAdmin) }
+
+func (a adminRoutes) DELETE(path string, h echo.HandlerFunc) { a.g.DELETE(path, h, requireAdmin) }

@@ -18,7 +18,7 @@ func (h *Handlers) loginPage(c echo.Context) error {
 	if _, ok := principal(c); ok {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return render(c, http.StatusOK, pages.Login(h.page(c, "Sign in", ""), pages.LoginView{Next: safeNext(c.QueryParam("next"))}))
+	return render(c, http.StatusOK, pages.Login(h.page(c, "Sign in", ""), pages.LoginView{Next: safeNext(c.QueryParam("next")), Expired: c.QueryParam("expired") == "1"}))
 }
 
 func (h *Handlers) login(c echo.Context) error {

@@ -108,3 +108,26 @@ func Offset(t time.Time) string {
 	}
 	return t.Format("-07:00")
 }
+
+// Count writes n with the thousands separator of the viewer's language: 60,000 in English,
+// 60.000 in Portuguese.
+func (v Viewer) Count(n int64) string {
+	sep := ","
+	if strings.HasPrefix(v.Lang, "pt") {
+		sep = "."
+	}
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

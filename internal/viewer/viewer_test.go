@@ -57,3 +57,18 @@ func TestContext(t *testing.T) {
 		t.Fatalf("from context: %+v", v)
 	}
 }
+
+func TestCount(t *testing.T) {
+	en, pt := Default(), Viewer{Lang: "pt-BR"}
+	for n, want := range map[int64][2]string{
+		0: {"0", "0"}, 999: {"999", "999"}, 1000: {"1,000", "1.000"}, 60000: {"60,000", "60.000"},
+		1234567: {"1,234,567", "1.234.567"}, -4200: {"-4,200", "-4.200"},
+	} {
+		if got := en.Count(n); got != want[0] {
+			t.Errorf("en %d = %q", n, got)
+		}
+		if got := pt.Count(n); got != want[1] {
+			t.Errorf("pt-BR %d = %q", n, got)
+		}
+	}
+}

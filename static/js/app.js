@@ -256,6 +256,34 @@
     }
   });
 
+  // --- Focus after "Load more" -------------------------------------------------------------------
+  // A "Load more" button replaces itself with the next items: focus moves to the first new
+  // item instead of falling back to <body>, so keyboard readers keep their place.
+  var focusAfter = null;
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var trigger = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    var target = evt.detail.target;
+    focusAfter = null;
+    if (trigger && target && trigger === document.activeElement && target.contains(trigger) && target.previousElementSibling) {
+      focusAfter = target.previousElementSibling;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var before = focusAfter;
+    focusAfter = null;
+    if (!before || !before.isConnected) {
+      return;
+    }
+    var first = before.nextElementSibling;
+    if (!first) {
+      return;
+    }
+    var focusable = first.matches("a[href], button, input, [tabindex]") ? first : first.querySelector("a[href], button, input, [tabindex]");
+    if (focusable) {
+      focusable.focus({ preventScroll: true });
+    }
+  });
+
   // --- Live views -------------------------------------------------------------------------------
   // <div data-live-url="..."> asks its URL every few seconds while the tab is visible and
   // the server answers 204 (nothing new) or the element's replacement, which carries the

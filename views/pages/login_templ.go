@@ -18,6 +18,8 @@ type LoginView struct {
 	Email string
 	Error string
 	Next  string
+	// Expired: the reader was signed in until their session ended.
+	Expired bool
 }
 
 func Login(p layout.Page, v LoginView) templ.Component {
@@ -111,7 +113,7 @@ func LoginForm(csrf string, v LoginView) templ.Component {
 		var templ_7745c5c3_Var4 string
 		templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(v.Next)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/login.templ`, Line: 28, Col: 49}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/login.templ`, Line: 30, Col: 49}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 		if templ_7745c5c3_Err != nil {
@@ -124,6 +126,12 @@ func LoginForm(csrf string, v LoginView) templ.Component {
 		templ_7745c5c3_Err = components.Alert("error", v.Error).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
+		}
+		if v.Expired && v.Error == "" {
+			templ_7745c5c3_Err = components.Alert("info", "Your session expired. Sign in again to continue where you were.").Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		}
 		templ_7745c5c3_Err = components.Input(components.Field{Name: "email", Label: "E-mail", Type: "email", Value: v.Email, Required: true, Autocomplete: "username"}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
