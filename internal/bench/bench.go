@@ -137,16 +137,16 @@ func Ensure(ctx context.Context, db *store.DB, c sim.Corpus, reload bool) (loade
 func Load(ctx context.Context, db *store.DB, c sim.Corpus) error {
 	g := c.Generator()
 	threads := g.Threads()
-	if err := InsertThreads(ctx, db, threads); err != nil {
+	if err := db.BulkInsertThreads(ctx, threads); err != nil {
 		return err
 	}
-	const flushAt = RowsPerTransaction
+	const flushAt = store.BulkRowsPerTransaction
 	batch := make([]models.Message, 0, flushAt+1000)
 	serial := 0
 	for i, t := range threads {
 		batch = append(batch, g.Messages(t, i, &serial)...)
 		if len(batch) >= flushAt || i == len(threads)-1 {
-			if err := InsertMessages(ctx, db, batch); err != nil {
+			if err := db.BulkInsertMessages(ctx, batch); err != nil {
 				return err
 			}
 			batch = batch[:0]

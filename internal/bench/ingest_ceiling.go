@@ -21,23 +21,8 @@ import (
 // ceilingTable is the scratch copy of messages the raw ceiling writes into.
 const ceilingTable = "bench_ingest_ceiling"
 
-// The ingest's statement shape (internal/store: ApplyChunk → upsertMessages): 1,000 rows
-// per statement on MySQL/MariaDB; on SQLite as many rows as fit in 400 arguments; one
-// transaction per chunk.
-const (
-	ingestMySQLRowsPerStatement = 1000
-	ingestSQLiteArgs            = 400
-)
-
-// ceilingColumns and ceilingUpdated are the columns the ingest's message upsert writes and
-// the ones it overwrites on a duplicate key.
-var (
-	ceilingColumns = []string{"phone_number_id", "wamid", "thread_id", "contact_wa_id", "direction", "type", "text", "ts",
-		"status", "origin", "edited", "deleted", "media_id", "mime_type", "reaction_to", "phase", "chunk_order", "position",
-		"raw", "created_at", "updated_at"}
-	ceilingUpdated = []string{"thread_id", "contact_wa_id", "direction", "type", "text", "ts", "status", "origin",
-		"edited", "deleted", "media_id", "mime_type", "reaction_to", "phase", "chunk_order", "position", "raw", "updated_at"}
-)
+// ceilingColumns are the columns the ingest's message upsert writes (store.MessageColumns).
+var ceilingColumns = store.MessageColumns
 
 // ceilingResult is the database's raw speed on the benchmark's rows.
 type ceilingResult struct {
@@ -54,9 +39,9 @@ type ceilingResult struct {
 // into a compact rows file first, so that only the database's work is timed. The scratch
 // table is dropped afterwards.
 func rawCeiling(ctx context.Context, db *store.DB, sp *spool, connections int) (ceilingResult, error) {
-	res := ceilingResult{perStatement: ingestMySQLRowsPerStatement, connections: max(1, connections)}
+	// The ingest's statement shape: the store's statement size, one transaction per chunk.
+	res := ceilingResult{perStatement: db.RowsPerStatement(len(ceilingColumns)), connections: max(1, connections)}
 	if db.Dialect() == store.SQLite {
-		res.perStatement = max(1, ingestSQLiteArgs/len(ceilingColumns))
 		res.connections = 1 // one writer
 	}
 	rows, err := writeCeilingRows(sp)
@@ -269,41 +254,10 @@ func ceilingChunk(ctx context.Context, db *store.DB, statement func(rows int) st
 	return nil
 }
 
-// ceilingStatement returns the upsert of n rows into the scratch table.
+// ceilingStatement returns the ingest's upsert of n rows (store.MessageUpsert) into the
+// scratch table.
 func ceilingStatement(dialect string, perStatement int) func(n int) string {
-	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(ceilingColumns)), ", ") + ")"
-	var suffix strings.Builder
-	if dialect == store.MySQL {
-		suffix.WriteString(" ON DUPLICATE KEY UPDATE ")
-		for i, c := range ceilingUpdated {
-			if i > 0 {
-				suffix.WriteString(", ")
-			}
-			suffix.WriteString(c + " = VALUES(" + c + ")")
-		}
-	} else {
-		suffix.WriteString(" ON CONFLICT (phone_number_id, wamid) DO UPDATE SET ")
-		for i, c := range ceilingUpdated {
-			if i > 0 {
-				suffix.WriteString(", ")
-			}
-			suffix.WriteString(c + " = excluded." + c)
-		}
-	}
-	head := "INSERT INTO " + ceilingTable + " (" + strings.Join(ceilingColumns, ", ") + ") VALUES "
-	build := func(n int) string {
-		var b strings.Builder
-		b.Grow(len(head) + n*(len(tuple)+2) + suffix.Len())
-		b.WriteString(head)
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(tuple)
-		}
-		b.WriteString(suffix.String())
-		return b.String()
-	}
+	build := store.MessageUpsert(dialect, ceilingTable)
 	full := build(perStatement)
 	return func(n int) string {
 		if n == perStatement {

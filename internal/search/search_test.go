@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"coexhistory/internal/apperr"
-	"coexhistory/internal/bench"
 	"coexhistory/internal/search"
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
@@ -66,7 +65,7 @@ func loadCorpus(t *testing.T, db *store.DB) {
 		}
 		th.LastMessageAt = m.ts
 	}
-	if err := bench.InsertThreads(ctx, db, threads); err != nil {
+	if err := db.BulkInsertThreads(ctx, threads); err != nil {
 		t.Fatal(err)
 	}
 	var msgs []models.Message
@@ -79,7 +78,7 @@ func loadCorpus(t *testing.T, db *store.DB) {
 		}
 		msgs = append(msgs, msg)
 	}
-	if err := bench.InsertMessages(ctx, db, msgs); err != nil {
+	if err := db.BulkInsertMessages(ctx, msgs); err != nil {
 		t.Fatal(err)
 	}
 }

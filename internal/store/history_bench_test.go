@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +37,7 @@ func benchChunk(n int) store.ChunkInput {
 }
 
 // rawCeiling is what the database takes without the product's logic: the same chunks as
-// multi-row INSERT … ON DUPLICATE KEY UPDATE (1,000 rows per statement, one transaction
+// the ingest's multi-row INSERT … ON DUPLICATE KEY UPDATE (1,000 rows per statement, one transaction
 // per chunk) into a scratch copy of the messages table.
 func rawCeiling(b *testing.B, db *store.DB) {
 	ctx := context.Background()
@@ -46,11 +45,8 @@ func rawCeiling(b *testing.B, db *store.DB) {
 	if _, err := sqlDB.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS bench_ceiling LIKE messages"); err != nil {
 		b.Fatal(err)
 	}
-	cols := "phone_number_id, wamid, thread_id, contact_wa_id, direction, type, text, ts, status, origin, edited, deleted, " +
-		"media_id, mime_type, reaction_to, phase, chunk_order, position, raw, created_at, updated_at"
-	stmt := "INSERT INTO bench_ceiling (" + cols + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?),", 1000), ",") +
-		" ON DUPLICATE KEY UPDATE status = VALUES(status), text = VALUES(text), raw = VALUES(raw), updated_at = VALUES(updated_at)"
+	// The ingest's own upsert (store.MessageUpsert), into the scratch table.
+	stmt := store.MessageUpsert(store.MySQL, "bench_ceiling")(1000)
 	chunks := make([][]any, b.N)
 	now := time.Now().UTC()
 	for n := range chunks {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"coexhistory/internal/coex"
 	"coexhistory/models"
@@ -290,52 +289,13 @@ func (db *DB) webhookStatuses(ctx context.Context, pnid string, wamids []string)
 	return out, nil
 }
 
-const ingestMessageColumns = "phone_number_id, wamid, thread_id, contact_wa_id, direction, type, text, ts, status, origin, " +
-	"edited, deleted, media_id, mime_type, reaction_to, phase, chunk_order, position, raw, created_at, updated_at"
-
-// ingestMessageUpdated are the columns an upsert of a stored message overwrites (with the merged
-// values computed under the thread locks).
-var ingestMessageUpdated = []string{"thread_id", "contact_wa_id", "direction", "type", "text", "ts", "status", "origin",
-	"edited", "deleted", "media_id", "mime_type", "reaction_to", "phase", "chunk_order", "position", "raw", "updated_at"}
-
 // upsertMessages writes merged rows with multi-row upserts keyed by (phone_number_id, wamid).
 func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) (affected int64, err error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	const cols = 21
-	tuple := "(" + sqlPlaceholders(cols) + ")"
-	var suffix strings.Builder
-	if db.dialect == MySQL {
-		suffix.WriteString(" ON DUPLICATE KEY UPDATE ")
-		for i, c := range ingestMessageUpdated {
-			if i > 0 {
-				suffix.WriteString(", ")
-			}
-			suffix.WriteString(c + " = VALUES(" + c + ")")
-		}
-	} else {
-		suffix.WriteString(" ON CONFLICT (phone_number_id, wamid) DO UPDATE SET ")
-		for i, c := range ingestMessageUpdated {
-			if i > 0 {
-				suffix.WriteString(", ")
-			}
-			suffix.WriteString(c + " = excluded." + c)
-		}
-	}
-	statement := func(n int) string {
-		var b strings.Builder
-		b.Grow(60 + len(ingestMessageColumns) + n*(len(tuple)+2) + suffix.Len())
-		b.WriteString("INSERT INTO messages (" + ingestMessageColumns + ") VALUES ")
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(tuple)
-		}
-		b.WriteString(suffix.String())
-		return b.String()
-	}
+	cols := len(MessageColumns)
+	statement := MessageUpsert(db.dialect, "messages")
 	now := db.now()
 	batch := db.rowsPerStatement(cols)
 	// A chunk takes several full-size statements: prepare that one once (SQLite writes in

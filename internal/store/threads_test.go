@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"coexhistory/internal/bench"
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
@@ -34,7 +33,7 @@ func loadThreadFixture(t *testing.T, db *store.DB) threadFixture {
 		{PhoneNumberID: "pn1", ContactWAID: "5521933330003", ContactName: "Cecília Dias", MessageCount: 1, FirstMessageAt: 2000, LastMessageAt: 2000},
 		{PhoneNumberID: "pn2", ContactWAID: "5511911110001", ContactName: "Ana Souza", MessageCount: 1, FirstMessageAt: 3000, LastMessageAt: 3000},
 	}
-	if err := bench.InsertThreads(ctx, db, threads); err != nil {
+	if err := db.BulkInsertThreads(ctx, threads); err != nil {
 		t.Fatal(err)
 	}
 	f := threadFixture{a: threads[0], b: threads[1], c: threads[2], d: threads[3]}
@@ -79,7 +78,7 @@ func loadThreadFixture(t *testing.T, db *store.DB) threadFixture {
 		msg(f.c, "wamid.C1", 2000, models.DirectionInbound),
 		msg(f.d, "wamid.D1", 3000, models.DirectionInbound),
 	)
-	if err := bench.InsertMessages(ctx, db, msgs); err != nil {
+	if err := db.BulkInsertMessages(ctx, msgs); err != nil {
 		t.Fatal(err)
 	}
 	return f
