@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"coexhistory/internal/apptest"
+	"coexhistory/internal/registry"
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
@@ -20,6 +21,12 @@ func TestInboxKeepsBadBodiesForInspectionAndReprocess(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			app := apptest.New(t, dialect, apptest.Options{})
 			ctx := context.Background()
+			if _, err := app.Services.Registry.Create(ctx, registry.Actor{Name: "test"}, registry.Input{
+				Label: "Doces da Vila", DisplayPhoneNumber: "5511987650000", PhoneNumberID: "623400011122233",
+				WABAID: "810023456789012", Provider: "meta", AccessToken: "EAAGtest",
+			}); err != nil {
+				t.Fatal(err)
+			}
 			bad := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"history","value":{"metadata":{"phone_number_id":"623400011122233"},"history":[{"metadata":{"phase":1,"chunk_order":"<b>x</b>","progress":5},"threads":[]}]}}]}]}`)
 			good := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"display_phone_number":"5511987650000","phone_number_id":"623400011122233"},"messages":[{"from":"5511912345678","id":"wamid.live1","timestamp":"1761040000","type":"text","text":{"body":"oi"}}]}}]}]}`)
 			for _, b := range [][]byte{bad, good} {

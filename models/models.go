@@ -32,6 +32,12 @@ const (
 	InboxProcessing = "processing"
 	InboxDone       = "done"
 	InboxFailed     = "failed"
+	// InboxUnknownNumber: the body names a business number that is not registered; it is
+	// kept, not applied, and goes back to pending when that number is registered.
+	InboxUnknownNumber = "unknown_number"
+	// InboxRefused: the body may not be applied where it came from (a Positus webhook
+	// naming a number registered with another provider); kept for staff, never retried.
+	InboxRefused = "refused"
 )
 
 // Sync states of a business number's history sync.
@@ -152,6 +158,7 @@ type InboxItem struct {
 	LeaseUntilMs  int64      `gorm:"column:lease_until_ms" json:"-"`
 	Error         string     `gorm:"column:error" json:"error"`
 	ProcessedAt   *time.Time `gorm:"column:processed_at" json:"processed_at,omitempty"`
+	BodyPurgedAt  *time.Time `gorm:"column:body_purged_at" json:"body_purged_at,omitempty"` // retention removed the body
 }
 
 // TableName maps InboxItem to its table.

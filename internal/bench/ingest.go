@@ -194,6 +194,11 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 	if err := run.baseline(ctx); err != nil {
 		return r, err
 	}
+	// The server applies webhooks only to registered numbers.
+	if err := db.CreateNumber(ctx, &models.BusinessNumber{Label: "ingest benchmark", DisplayPhoneNumber: spec.DisplayPhoneNumber,
+		PhoneNumberID: spec.PhoneNumberID, WABAID: spec.WABAID, Provider: models.ProviderMeta, AccessTokenEnc: []byte("unused")}); err != nil {
+		return r, fmt.Errorf("register the benchmark's number: %w", err)
+	}
 	if !opts.Keep {
 		defer func() {
 			if err := run.cleanup(context.WithoutCancel(ctx)); err != nil {
@@ -481,6 +486,7 @@ func (run *ingestRun) cleanup(ctx context.Context) error {
 		"DELETE FROM threads WHERE phone_number_id = ?",
 		"DELETE FROM history_chunks WHERE phone_number_id = ?",
 		"DELETE FROM sync_runs WHERE phone_number_id = ?",
+		"DELETE FROM business_numbers WHERE phone_number_id = ?",
 	} {
 		if _, err := sqlDB.ExecContext(ctx, q, run.pnid); err != nil {
 			return fmt.Errorf("%s: %w", strings.Fields(q)[2], err)

@@ -33,6 +33,10 @@ type Store interface {
 	RetryInbox(ctx context.Context, id uint64, owner, errText string, retryAfter time.Duration) error
 	RenewInbox(ctx context.Context, owner string, lease time.Duration) (int64, error)
 	ReleaseInstanceClaims(ctx context.Context, instance, owner string) (int64, error)
+	NumberProviders(ctx context.Context, phoneNumberIDs []string) (map[string]string, error)
+	KeepInboxUnknownNumber(ctx context.Context, id uint64, owner, field, phoneNumberID, note string) error
+	RefuseInbox(ctx context.Context, id uint64, owner, field, phoneNumberID, why string) error
+	ReleaseRegisteredNumbers(ctx context.Context) (int64, error)
 
 	ApplyChunk(ctx context.Context, in store.ChunkInput) (store.ChunkResult, error)
 	ApplyHistoryErrors(ctx context.Context, phoneNumberID string, errs []coex.HistoryError) error
@@ -60,9 +64,14 @@ type Options struct {
 	Concurrency  int                   // rows processed at the same time; default 2
 	PollInterval time.Duration         // wait after finding nothing to do; default 500 ms
 	Yield        func(context.Context) // called before a row is applied, to let more urgent work go first (optional)
-	MaxAttempts  int                   // tries before a row that keeps failing to apply is marked failed; default 5
-	RetryDelay   time.Duration         // wait before retrying a row that failed to apply, times its attempts; default 5 s
-	Now          func() time.Time
+	// RequireRegistered applies a body only to business numbers that are registered: a body
+	// naming another number is kept (state unknown_number) until that number is registered,
+	// and one received on the Positus route naming a number registered with another
+	// provider is refused (state refused). The server sets it; off, every body is applied.
+	RequireRegistered bool
+	MaxAttempts       int           // tries before a row that keeps failing to apply is marked failed; default 5
+	RetryDelay        time.Duration // wait before retrying a row that failed to apply, times its attempts; default 5 s
+	Now               func() time.Time
 }
 
 // Stats are the worker's counters since it started.
@@ -71,6 +80,8 @@ type Stats struct {
 	Failed    int64 // rows marked failed (bad bodies, panics, too many attempts)
 	Retried   int64 // rows given back after an apply error, to be tried again
 	Messages  int64 // messages inserted or changed
+	Unknown   int64 // rows kept for a number that is not registered
+	Refused   int64 // rows refused (a Positus webhook for a number of another provider)
 }
 
 // Worker applies inbox rows. It is safe to run several, in one process or many.
@@ -80,7 +91,7 @@ type Worker struct {
 	opts  Options
 	wake  chan struct{}
 
-	processed, failed, retried, messages atomic.Int64
+	processed, failed, retried, messages, unknown, refused atomic.Int64
 }
 
 // New returns a worker over st.
@@ -118,6 +129,11 @@ func New(st Store, log *slog.Logger, opts Options) *Worker {
 	}
 	return &Worker{store: st, log: log.With("component", "ingest", "owner", opts.Owner), opts: opts, wake: make(chan struct{}, 1)}
 }
+
+// releaseEvery is how often an idle Run looks for rows kept for numbers registered since
+// (by another instance, the API or the CLI; the registry of this instance releases its own
+// at once).
+const releaseEvery = 30 * time.Second
 
 // DefaultLease is how long a claimed row stays ours without a heartbeat: a worker that
 // dies without giving its rows back (kill -9, a lost machine) delays them this long, unless
@@ -193,7 +209,8 @@ func (w *Worker) Owner() string { return w.opts.Owner }
 
 // Stats returns the counters.
 func (w *Worker) Stats() Stats {
-	return Stats{Processed: w.processed.Load(), Failed: w.failed.Load(), Retried: w.retried.Load(), Messages: w.messages.Load()}
+	return Stats{Processed: w.processed.Load(), Failed: w.failed.Load(), Retried: w.retried.Load(), Messages: w.messages.Load(),
+		Unknown: w.unknown.Load(), Refused: w.refused.Load()}
 }
 
 // Notify tells a waiting Run that new rows arrived (the webhook receiver calls it after an
@@ -217,6 +234,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	slots := make(chan struct{}, w.opts.Concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var lastRelease time.Time
 	for {
 		// Wait for at least one free slot, then claim as many rows as there are free slots.
 		select {
@@ -249,6 +267,12 @@ func (w *Worker) Run(ctx context.Context) error {
 			})
 		}
 		if len(items) == 0 {
+			if w.opts.RequireRegistered && time.Since(lastRelease) >= releaseEvery {
+				lastRelease = time.Now()
+				if _, err := w.ReleaseRegistered(ctx); err != nil && ctx.Err() == nil {
+					w.log.Warn("release webhooks of numbers registered since", "err", err)
+				}
+			}
 			select {
 			case <-ctx.Done():
 			case <-w.wake:
@@ -315,6 +339,9 @@ func (w *Worker) process(ctx context.Context, it models.InboxItem) {
 		w.fail(ctx, it, log, fmt.Sprintf("parse: %v", err))
 		return
 	}
+	if w.opts.RequireRegistered && w.setAside(ctx, it, batch, log) {
+		return
+	}
 	out, err := w.apply(ctx, it.ID, batch)
 	switch {
 	case err == nil:
@@ -335,6 +362,76 @@ func (w *Worker) process(ctx context.Context, it models.InboxItem) {
 	w.processed.Add(1)
 	w.messages.Add(out.messages)
 	log.Debug("inbox row applied", "fields", out.fields(), "chunks", out.chunks, "messages", out.messages, "took", w.opts.Now().Sub(start))
+}
+
+// setAside keeps a body that names an unregistered number (until it is registered) and
+// refuses a Positus body that names a number of another provider; it reports whether the
+// row was set aside (or handed back after a lookup error) instead of being applied.
+func (w *Worker) setAside(ctx context.Context, it models.InboxItem, batch *coex.Batch, log *slog.Logger) bool {
+	var pnids []string
+	fieldOf := map[string]string{}
+	for _, ch := range batch.Changes {
+		switch ch.Field {
+		case coex.FieldHistory, coex.FieldSMBAppStateSync, coex.FieldSMBMessageEchoes, coex.FieldMessages, coex.FieldAccountUpdate:
+		default:
+			continue
+		}
+		if ch.PhoneNumberID != "" && fieldOf[ch.PhoneNumberID] == "" {
+			pnids = append(pnids, ch.PhoneNumberID)
+			fieldOf[ch.PhoneNumberID] = ch.Field
+		}
+	}
+	if len(pnids) == 0 {
+		return false
+	}
+	providers, err := w.store.NumberProviders(ctx, pnids)
+	if err != nil {
+		w.retry(ctx, it, log, err)
+		return true
+	}
+	recordCtx, cancel := outcomeContext(ctx)
+	defer cancel()
+	for _, pnid := range pnids {
+		if _, ok := providers[pnid]; ok {
+			continue
+		}
+		note := fmt.Sprintf("business number %s is not registered: kept, and applied once it is", pnid)
+		if err := w.store.KeepInboxUnknownNumber(recordCtx, it.ID, w.opts.Owner, fieldOf[pnid], pnid, note); err != nil {
+			log.Warn("keep inbox row for an unknown number", "err", err)
+		} else {
+			w.unknown.Add(1)
+			log.Info("inbox row kept for an unknown number", "phone_number_id", pnid)
+		}
+		return true
+	}
+	if it.Source != models.ProviderPositus {
+		return false
+	}
+	for _, pnid := range pnids {
+		if p := providers[pnid]; p != models.ProviderPositus {
+			why := fmt.Sprintf("refused: received on the Positus route but business number %s is registered with provider %s; "+
+				"only numbers registered with Positus take webhooks from that route", pnid, p)
+			if err := w.store.RefuseInbox(recordCtx, it.ID, w.opts.Owner, fieldOf[pnid], pnid, why); err != nil {
+				log.Warn("refuse inbox row", "err", err)
+			} else {
+				w.refused.Add(1)
+				log.Warn("positus webhook refused for a number of another provider", "phone_number_id", pnid, "provider", p)
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// ReleaseRegistered puts back to pending the rows kept for numbers that are registered by
+// now, and wakes Run when there were any.
+func (w *Worker) ReleaseRegistered(ctx context.Context) (int64, error) {
+	n, err := w.store.ReleaseRegisteredNumbers(ctx)
+	if err == nil && n > 0 {
+		w.log.Info("webhooks kept for numbers registered since released", "rows", n)
+		w.Notify()
+	}
+	return n, err
 }
 
 func (w *Worker) fail(ctx context.Context, it models.InboxItem, log *slog.Logger, text string) {

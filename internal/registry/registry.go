@@ -29,8 +29,19 @@ type Store interface {
 
 // Service is the number registry.
 type Service struct {
-	store Store
-	box   *secrets.Box
+	store   Store
+	box     *secrets.Box
+	onSaved func(ctx context.Context, phoneNumberID string)
+}
+
+// OnSaved sets fn to be called after a number is created or updated (the webhook inbox
+// then applies what it kept for that number).
+func (s *Service) OnSaved(fn func(ctx context.Context, phoneNumberID string)) { s.onSaved = fn }
+
+func (s *Service) saved(ctx context.Context, pnid string) {
+	if s.onSaved != nil {
+		s.onSaved(ctx, pnid)
+	}
 }
 
 // New returns the registry.
@@ -158,6 +169,7 @@ func (s *Service) Create(ctx context.Context, a Actor, in Input) (models.Busines
 		return n, err
 	}
 	s.audit(ctx, a, "number.create", n, "")
+	s.saved(ctx, n.PhoneNumberID)
 	n.AccessTokenEnc = nil
 	return n, nil
 }
@@ -194,6 +206,7 @@ func (s *Service) Update(ctx context.Context, a Actor, id uint64, in Input) (mod
 		detail = "access token replaced"
 	}
 	s.audit(ctx, a, "number.update", n, detail)
+	s.saved(ctx, n.PhoneNumberID)
 	n.AccessTokenEnc = nil
 	return n, nil
 }

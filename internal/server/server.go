@@ -103,7 +103,18 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 	// any webhook is being received.
 	s.Receipts = &receipts.InFlight{}
 	yield := func(ctx context.Context) { s.Receipts.Wait(ctx, maxIngestYield) }
-	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{Concurrency: cfg.Workers, Instance: cfg.InstanceID, Yield: yield, Now: now})
+	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{
+		Concurrency: cfg.Workers, Instance: cfg.InstanceID, RequireRegistered: true, Yield: yield, Now: now,
+	})
+	// A number just registered gets the webhooks kept for it applied now.
+	s.Registry.OnSaved(func(ctx context.Context, pnid string) {
+		if n, err := db.ReleaseUnknownNumber(ctx, pnid); err != nil {
+			logger.Warn("release webhooks kept for a number", "phone_number_id", pnid, "err", err)
+		} else if n > 0 {
+			logger.Info("webhooks kept for a number released", "phone_number_id", pnid, "rows", n)
+			s.Ingest.Notify()
+		}
+	})
 	if err := s.initMedia(yield); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ var ErrLeaseLost = errors.New("inbox lease lost")
 
 // inboxListColumns are the columns of inbox lists: everything but the body.
 var inboxListColumns = []string{"id", "body_sha256", "source", "size", "received_at", "state", "field",
-	"phone_number_id", "attempts", "lease_owner", "lease_until_ms", "error", "processed_at"}
+	"phone_number_id", "attempts", "lease_owner", "lease_until_ms", "error", "processed_at", "body_purged_at"}
 
 // maxInboxError bounds the error text kept on a row (the column is TEXT).
 const maxInboxError = 16000
@@ -320,4 +320,79 @@ func (db *DB) ReleaseInstanceClaims(ctx context.Context, instance, owner string)
 		return 0, fmt.Errorf("release instance claims: %w", translate(res.Error))
 	}
 	return res.RowsAffected, nil
+}
+
+// KeepInboxUnknownNumber sets a leased row aside in state unknown_number: its body names
+// phoneNumberID, which is not registered. It is applied once the number is registered
+// (ReleaseUnknownNumber). It returns ErrLeaseLost when the row is no longer leased by owner.
+func (db *DB) KeepInboxUnknownNumber(ctx context.Context, id uint64, owner, field, phoneNumberID, note string) error {
+	return db.setAside(ctx, "keep inbox row for an unknown number", id, owner, models.InboxUnknownNumber, field, phoneNumberID, note)
+}
+
+// RefuseInbox sets a leased row aside in state refused, with why: it may not be applied
+// (a Positus webhook naming a number of another provider). It is kept for staff and never
+// claimed again. It returns ErrLeaseLost when the row is no longer leased by owner.
+func (db *DB) RefuseInbox(ctx context.Context, id uint64, owner, field, phoneNumberID, why string) error {
+	return db.setAside(ctx, "refuse inbox row", id, owner, models.InboxRefused, field, phoneNumberID, why)
+}
+
+func (db *DB) setAside(ctx context.Context, op string, id uint64, owner, state, field, phoneNumberID, note string) error {
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("id = ? AND state = ? AND lease_owner = ?", id, models.InboxProcessing, owner).
+		Updates(map[string]any{
+			"state":           state,
+			"field":           clip(field, 64),
+			"phone_number_id": clip(phoneNumberID, 32),
+			"error":           clip(note, maxInboxError),
+			"lease_owner":     "",
+			"lease_until_ms":  0,
+			"processed_at":    db.now(),
+		})
+	return leaseResult(op, res)
+}
+
+// ReleaseUnknownNumber puts the rows kept for phoneNumberID (state unknown_number) back
+// to pending, so that they are applied now that the number is registered, and returns
+// how many.
+func (db *DB) ReleaseUnknownNumber(ctx context.Context, phoneNumberID string) (int64, error) {
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("phone_number_id = ? AND state = ?", phoneNumberID, models.InboxUnknownNumber).
+		Updates(map[string]any{"state": models.InboxPending, "attempts": 0, "processed_at": nil})
+	if res.Error != nil {
+		return 0, fmt.Errorf("release unknown number: %w", translate(res.Error))
+	}
+	return res.RowsAffected, nil
+}
+
+// ReleaseRegisteredNumbers does ReleaseUnknownNumber for every number registered now (one
+// registered by another instance, the API or the CLI) and returns how many rows it released.
+func (db *DB) ReleaseRegisteredNumbers(ctx context.Context) (int64, error) {
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("state = ? AND phone_number_id IN (SELECT phone_number_id FROM business_numbers)", models.InboxUnknownNumber).
+		Updates(map[string]any{"state": models.InboxPending, "attempts": 0, "processed_at": nil})
+	if res.Error != nil {
+		return 0, fmt.Errorf("release registered numbers: %w", translate(res.Error))
+	}
+	return res.RowsAffected, nil
+}
+
+// NumberProviders returns the provider of each of phoneNumberIDs that is registered;
+// unregistered ones are absent.
+func (db *DB) NumberProviders(ctx context.Context, phoneNumberIDs []string) (map[string]string, error) {
+	out := make(map[string]string, len(phoneNumberIDs))
+	if len(phoneNumberIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		PhoneNumberID string `gorm:"column:phone_number_id"`
+		Provider      string `gorm:"column:provider"`
+	}
+	if err := db.q(ctx).Table("business_numbers").Select("phone_number_id, provider").
+		Where("phone_number_id IN ?", phoneNumberIDs).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("number providers: %w", translate(err))
+	}
+	for _, r := range rows {
+		out[r.PhoneNumberID] = r.Provider
+	}
+	return out, nil
 }
