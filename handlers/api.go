@@ -118,6 +118,8 @@ type messageJSON struct {
 	Deleted   bool    `json:"deleted"`
 	// Reactions are stored as their own messages but listed on the message they react to.
 	Reactions []reactionJSON `json:"reactions,omitempty"`
+	// Media is {state, mime_type, size, sha256, filename, url}, null without media.
+	Media *mediaJSON `json:"media"`
 }
 
 type reactionJSON struct {

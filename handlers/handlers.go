@@ -100,6 +100,8 @@ type Deps struct {
 	Preferences   Preferences        // per-user time zone, language, last look at the conversations
 	Conversations Conversations      // previews of the conversations list
 	WakeIngest    func()             // tells the ingest workers new work arrived (optional)
+	Media         MediaService       // stored customer media (optional)
+	WakeMedia     func()             // tells the media worker a job is due (optional)
 	Receipts      *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
 	Webhooks      WebhookConfig
 	Instance      string // this instance's name (readiness writes its row)

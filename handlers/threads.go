@@ -20,10 +20,6 @@ import (
 	"coexhistory/views/pages"
 )
 
-// mediaWindow is how long Meta keeps history media downloadable (older media stay
-// placeholders).
-const mediaWindow = 14 * 24 * time.Hour
-
 // threadPageSize is how many messages a page of the thread view shows.
 const threadPageSize = 50
 
@@ -192,9 +188,14 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 		return pages.ChatPage{}, err
 	}
 	now := h.deps.Now().UTC()
+	jobs, onboarded, admin, err := h.chatMedia(c, t.PhoneNumberID, list.Messages)
+	if err != nil {
+		return pages.ChatPage{}, err
+	}
 	chat := pages.ChatPage{Messages: make([]pages.ChatMessage, 0, len(list.Messages))}
 	for _, m := range list.Messages {
 		cm := chatMessage(t.PhoneNumberID, m, now)
+		cm.Media = mediaViewOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now, admin)
 		cm.Time = viewer.From(ctx(c)).In(cm.Time) // day separators and clocks in the reader's zone
 		cm.Highlighted = at != "" && m.WAMID == at
 		for _, r := range reactions[m.WAMID] {
@@ -244,21 +245,6 @@ func chatMessage(pnid string, m store.ThreadMessage, now time.Time) pages.ChatMe
 			Latitude: strconv.FormatFloat(loc.Latitude, 'f', -1, 64), Longitude: strconv.FormatFloat(loc.Longitude, 'f', -1, 64),
 			Name: loc.Name, Address: loc.Address,
 		}
-	}
-	if export.IsMedia(m.Type) {
-		media := &pages.ChatMedia{Kind: m.Type, MediaID: m.MediaID, MimeType: m.MimeType}
-		if m.Type == "media_placeholder" {
-			media.Kind = "media"
-		}
-		switch {
-		case now.Sub(cm.Time) > mediaWindow:
-			media.Note = "media not available (older than 14 days)"
-		case m.MediaID == "":
-			media.Note = "media not available (no media id received yet)"
-		default:
-			media.Available = true
-		}
-		cm.Media = media
 	}
 	return cm
 }
@@ -330,10 +316,16 @@ func (h *Handlers) apiThreadMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	jobs, onboarded, _, err := h.chatMedia(c, t.PhoneNumberID, list.Messages)
+	if err != nil {
+		return err
+	}
+	now := h.deps.Now().UTC()
 	out := make([]messageJSON, 0, len(list.Messages))
 	for _, m := range list.Messages {
 		mj := messageJSON{WAMID: m.WAMID, Direction: m.Direction, Type: m.Type, Text: m.Text, Timestamp: m.TS,
-			Status: nullable(m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted}
+			Status: nullable(m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted,
+			Media: mediaJSONOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now)}
 		for _, r := range reactions[m.WAMID] {
 			mj.Reactions = append(mj.Reactions, reactionJSON{WAMID: r.WAMID, Emoji: r.Emoji, Direction: r.Direction, Timestamp: r.TS})
 		}

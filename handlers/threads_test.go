@@ -326,9 +326,9 @@ func TestThreadView(t *testing.T) {
 			if !strings.Contains(loc.Text(), "Doces da Vila") || loc.Find(`[data-testid=coordinates]`).Text() != "-23.561684, -46.655981" {
 				t.Fatalf("location %q", loc.Text())
 			}
-			// Media: old → not available; recent without id → not available; recent with id → its id.
+			// Media: with an id → downloading; recent placeholder without id → waiting for it.
 			for wamid, want := range map[string]string{
-				"wamid.ana0": "media not available (older than 14 days)",
+				"wamid.ana0": "downloading… (media id 9990001)", // a media id arrived: its age does not matter
 				"wamid.ana3": "media not available (no media id received yet)",
 				"wamid.ana6": "media id 1234567890",
 			} {
@@ -535,7 +535,7 @@ func TestThreadsAPI(t *testing.T) {
 			}
 			delete(msgs.Data[2], "reactions")
 			want := map[string]any{"wamid": "wamid.ana2", "direction": "outbound", "type": "text", "text": "Temos sim! Separo um para você?\nRetirada até as 14h.",
-				"timestamp": float64(convTS(0, "9h56m27s")), "status": "read", "origin": "history", "edited": false, "deleted": false}
+				"timestamp": float64(convTS(0, "9h56m27s")), "status": "read", "origin": "history", "edited": false, "deleted": false, "media": nil}
 			if fmt.Sprint(msgs.Data[2]) != fmt.Sprint(want) {
 				t.Fatalf("message shape %v\nwant %v", msgs.Data[2], want)
 			}

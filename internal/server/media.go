@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"coexhistory/internal/media"
+	"coexhistory/internal/store"
 	"coexhistory/models"
 )
 
@@ -74,4 +75,15 @@ func (s *Services) purgeMedia(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// mediaService serves the handlers the stored media: jobs from the database, files from
+// the storage.
+type mediaService struct {
+	*store.DB
+	files *media.Storage
+}
+
+func (m mediaService) OpenMedia(ctx context.Context, sum string) (*media.Object, error) {
+	return m.files.Open(ctx, sum)
 }

@@ -154,6 +154,8 @@ func New(s *Services) http.Handler {
 		Inbox:      s.DB,
 		InboxAdmin: s.DB,
 		WakeIngest: s.Ingest.Notify,
+		Media:      mediaService{s.DB, s.MediaStorage},
+		WakeMedia:  s.Media.Notify,
 		Receipts:   s.Receipts,
 		Instance:   s.Ingest.Instance(),
 		Webhooks: handlers.WebhookConfig{

@@ -28,5 +28,10 @@ CREATE TABLE media_jobs (
   KEY ix_media_jobs_sha (sha256)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- Messages stored before this version get their jobs now (one per number and media id).
+INSERT INTO media_jobs (phone_number_id, media_id, wamid, kind, mime_type, expected_sha256, filename, state, attempts, next_attempt_ms, lease_owner, lease_until_ms, error, sha256, size, stored_mime_type, created_at, updated_at)
+SELECT phone_number_id, media_id, MIN(wamid), MIN(type), MIN(mime_type), '', '', 'pending', 0, 0, '', 0, '', '', 0, '', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
+FROM messages WHERE media_id <> '' AND deleted = FALSE GROUP BY phone_number_id, media_id;
+
 -- +goose Down
 DROP TABLE media_jobs;

@@ -28,5 +28,10 @@ CREATE UNIQUE INDEX ux_media_jobs_media ON media_jobs (phone_number_id, media_id
 CREATE INDEX ix_media_jobs_claim ON media_jobs (state, next_attempt_ms, id);
 CREATE INDEX ix_media_jobs_sha ON media_jobs (sha256);
 
+-- Messages stored before this version get their jobs now (one per number and media id).
+INSERT INTO media_jobs (phone_number_id, media_id, wamid, kind, mime_type, expected_sha256, filename, state, attempts, next_attempt_ms, lease_owner, lease_until_ms, error, sha256, size, stored_mime_type, created_at, updated_at)
+SELECT phone_number_id, media_id, MIN(wamid), MIN(type), MIN(mime_type), '', '', 'pending', 0, 0, '', 0, '', '', 0, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP
+FROM messages WHERE media_id <> '' AND deleted = 0 GROUP BY phone_number_id, media_id;
+
 -- +goose Down
 DROP TABLE media_jobs;
