@@ -33,6 +33,6 @@ func TestThreadJSONShapes(t *testing.T) {
 		}
 	}
 	check("thread", keys(models.Thread{}), []string{"id", "phone_number_id", "contact_wa_id", "contact_name", "message_count", "first_message_at", "last_message_at"})
-	check("message", keys(messageJSON{}), []string{"wamid", "direction", "type", "text", "timestamp", "status", "origin", "edited", "deleted"})
+	check("message", keys(messageJSON{}), []string{"wamid", "direction", "type", "text", "timestamp", "status", "origin", "edited", "deleted", "media"})
 	check("thread page", keys(threadPageJSON{}), []string{"data", "next_cursor"})
 }
