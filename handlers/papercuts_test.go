@@ -93,3 +93,25 @@ func TestSessionExpiryReturnsToThePage(t *testing.T) {
 		t.Fatal("notice without a session")
 	}
 }
+
+// TestSearchResultsStatusOnlyOnOutbound: delivery states are shown on the business's own
+// messages only.
+func TestSearchResultsStatusOnlyOnOutbound(t *testing.T) {
+	app, _ := convApp(t, "sqlite")
+	agent := app.Login(apptest.AgentEmail)
+	_, body := agent.Get("/search?q=bolo", nil)
+	d := convDoc(t, body)
+	results := d.Find(`[data-testid=search-result]`)
+	if results.Length() < 2 {
+		t.Fatalf("%d results for bolo", results.Length())
+	}
+	for _, w := range []string{"wamid.ana1", "wamid.other1"} { // inbound
+		if n := d.Find(`[data-wamid="` + w + `"] [data-testid=badge-status]`).Length(); n != 0 {
+			t.Errorf("inbound %s carries a status chip", w)
+		}
+	}
+	_, body = agent.Get("/search?q=pedido", nil)
+	if n := convDoc(t, body).Find(`[data-wamid="wamid.bruno2"] [data-testid=badge-status]`).Length(); n != 1 {
+		t.Errorf("outbound wamid.bruno2 has %d status chips", n)
+	}
+}
