@@ -99,6 +99,7 @@ type Deps struct {
 	SyncProgress  SyncProgress
 	Preferences   Preferences        // per-user time zone, language, last look at the conversations
 	Conversations Conversations      // previews of the conversations list
+	WebhookHealth WebhookHealth      // the admins' health overview
 	WakeIngest    func()             // tells the ingest workers new work arrived (optional)
 	Media         MediaService       // stored customer media (optional)
 	WakeMedia     func()             // tells the media worker a job is due (optional)

@@ -92,7 +92,7 @@ func TestBrowserEveryPageAt390(t *testing.T) {
 	for _, path := range []string{
 		"/", "/conversations", "/numbers", fmt.Sprintf("/numbers/%d", f.numberID), fmt.Sprintf("/numbers/%d/edit", f.numberID),
 		fmt.Sprintf("/numbers/%d/threads", f.numberID), fmt.Sprintf("/threads/%d", f.ana.ID), fmt.Sprintf("/threads/%d", f.carla.ID),
-		"/search", "/search?q=bolo", "/admin/inbox", "/admin/audit", "/admin/users", "/profile", "/nope",
+		"/search", "/search?q=bolo", "/admin/health", "/admin/inbox", "/admin/audit", "/admin/users", "/profile", "/nope",
 	} {
 		b.Run(
 			chromedp.Navigate(app.Server.URL+path),

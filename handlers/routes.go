@@ -50,6 +50,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	admin.POST("/numbers/:id", h.updateNumber)
 	admin.DELETE("/numbers/:id", h.deleteNumber)
 	admin.POST("/numbers/:id/sync", h.requestSync)
+	admin.GET("/admin/health", h.healthPage)
 	admin.GET("/admin/inbox", h.inboxPage)
 	admin.GET("/admin/inbox/:id", h.inboxItemPage)
 	admin.POST("/admin/inbox/:id/reprocess", h.reprocessInbox)

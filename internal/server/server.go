@@ -172,6 +172,7 @@ func New(s *Services) http.Handler {
 		Threads:       s.DB,
 		Preferences:   s.DB,
 		Conversations: s.DB,
+		WebhookHealth: s.DB,
 		Search:        search.New(s.DB.SQL(), s.DB.Dialect()),
 		Asset:         s.Assets.Path,
 		SecureCookies: s.Config.SecureCookies,
