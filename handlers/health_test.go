@@ -41,7 +41,9 @@ func TestHealthOverview(t *testing.T) {
 			d := convDoc(t, body)
 			got := map[string][]string{}
 			d.Find(`[data-testid=health-row]`).Each(func(_ int, s *goquery.Selection) {
-				cell := func(id string) string { return strings.Join(strings.Fields(s.Find(`[data-testid=` + id + `]`).Text()), " ") }
+				cell := func(id string) string {
+					return strings.Join(strings.Fields(s.Find(`[data-testid=`+id+`]`).Text()), " ")
+				}
 				got[s.AttrOr("data-pnid", "")] = []string{cell("health-label"), cell("health-failed"), cell("health-backlog")}
 			})
 			want := map[string][]string{
