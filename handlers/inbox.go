@@ -26,7 +26,7 @@ type InboxAdmin interface {
 
 func inboxRow(it models.InboxItem) pages.InboxRow {
 	return pages.InboxRow{ID: it.ID, ReceivedAt: it.ReceivedAt, Source: it.Source, Field: it.Field, PhoneNumberID: it.PhoneNumberID,
-		Size: it.Size, State: it.State, Attempts: it.Attempts, Error: it.Error}
+		Size: it.Size, State: it.State, Attempts: it.Attempts, Error: it.Error, Purged: it.BodyPurgedAt != nil}
 }
 
 func (h *Handlers) inboxPage(c echo.Context) error {
@@ -85,6 +85,9 @@ func (h *Handlers) reprocessInbox(c echo.Context) error {
 	it, err := h.inboxItem(c)
 	if err != nil {
 		return err
+	}
+	if it.BodyPurgedAt != nil {
+		return apperr.New(apperr.Conflict, "This webhook's body was removed by retention (COEX_INBOX_RETENTION): there is nothing to reprocess.")
 	}
 	if err := h.deps.InboxAdmin.RequeueInbox(ctx(c), it.ID); err != nil {
 		return err

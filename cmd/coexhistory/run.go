@@ -43,6 +43,7 @@ Every command takes --help. Configuration comes from the environment:
   COEX_EVENTS_CACHE_TTL  how long delivery events fetched from Meta are reused (default 60s)
   COEX_WORKERS           ingest workers per instance (default 2)
   COEX_INSTANCE_ID       stable name of this instance; after a crash it takes back its inbox claims at once (default the hostname)
+  COEX_INBOX_RETENTION   how long bodies of applied webhooks are kept (default 720h)
   COEX_WEBHOOK_MEMORY_MB MiB of webhook bodies read at once; past it webhooks get a quick 503 (default 32)
   COEX_TRUSTED_PROXIES   CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (default none)
 `

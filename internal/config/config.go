@@ -31,6 +31,7 @@ type Config struct {
 	SecureCookies       bool             // COEX_SECURE_COOKIES, default true unless the address is loopback
 	Workers             int              // COEX_WORKERS, default 2
 	WebhookMemory       int64            // COEX_WEBHOOK_MEMORY_MB in bytes: webhook bodies read at once, default 32 MiB
+	InboxRetention      time.Duration    // COEX_INBOX_RETENTION: bodies of applied webhooks are kept this long, default 30 days (720h)
 	Media               MediaConfig      // COEX_MEDIA_*
 	InstanceID          string           // COEX_INSTANCE_ID: stable name of this instance (its inbox claims); default the hostname
 	TrustedProxies      *proxies.Trusted // COEX_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For/-Proto are believed
@@ -80,6 +81,9 @@ func Load(getenv func(string) string, requireSecrets bool) (Config, error) {
 		return c, err
 	}
 	if c.EventsCacheTTL, err = duration(getenv, "COEX_EVENTS_CACHE_TTL", 60*time.Second); err != nil {
+		return c, err
+	}
+	if c.InboxRetention, err = duration(getenv, "COEX_INBOX_RETENTION", 30*24*time.Hour); err != nil {
 		return c, err
 	}
 	if v := getenv("COEX_WORKERS"); v != "" {

@@ -49,6 +49,8 @@ type Services struct {
 	Receipts *receipts.InFlight // webhooks being received now, which ingest lets go first
 	// WebhookBudget bounds the bytes of webhook bodies being read at once (Config.WebhookMemory).
 	WebhookBudget *webhook.Budget
+	// OnPurged is told how many inbox bodies retention removed (the metrics; optional).
+	OnPurged func(n int64)
 	// WebhookMinRate and WebhookGrace: the average bytes/s a webhook body must keep once
 	// the grace period has passed (zero: the handlers' defaults).
 	WebhookMinRate int64

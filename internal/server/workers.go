@@ -32,7 +32,7 @@ type loop struct {
 // loops lists the background work: ingest workers, the sync timeout sweeper and the
 // removal of expired sessions.
 func (s *Services) loops() []loop {
-	loops := []loop{{"ingest", s.Ingest.Run}, {"session-cleanup", s.cleanSessions}}
+	loops := []loop{{"ingest", s.Ingest.Run}, {"session-cleanup", s.cleanSessions}, {"inbox-retention", s.purgeInboxBodies}}
 	loops = append(loops, loop{"media", s.Media.Run})
 	if s.Config.Media.Retention > 0 {
 		loops = append(loops, loop{"media-purge", s.purgeMedia})
@@ -60,4 +60,57 @@ func (s *Services) cleanSessions(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// Retention of inbox bodies: every retentionEvery, bodies of applied webhooks older than
+// Config.InboxRetention are removed retentionBatch rows at a time, with a pause between
+// batches that also waits (at most maxIngestYield) for webhooks being received.
+const (
+	retentionEvery = 10 * time.Minute
+	retentionBatch = 100
+	retentionPause = 100 * time.Millisecond
+)
+
+// purgeInboxBodies runs the retention of inbox bodies now and then every retentionEvery.
+func (s *Services) purgeInboxBodies(ctx context.Context) error {
+	tick := time.NewTicker(retentionEvery)
+	defer tick.Stop()
+	for {
+		if n, err := s.PurgeInboxOnce(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn("inbox bodies not purged", "err", err)
+		} else if n > 0 {
+			s.Logger.Info("inbox bodies purged", "count", n, "retention", s.Config.InboxRetention)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// PurgeInboxOnce removes, in batches, the bodies of applied webhooks processed more than
+// Config.InboxRetention ago, and returns how many it removed.
+func (s *Services) PurgeInboxOnce(ctx context.Context) (int64, error) {
+	if s.Config.InboxRetention <= 0 {
+		return 0, nil
+	}
+	cutoff := s.Now().Add(-s.Config.InboxRetention)
+	var total int64
+	for ctx.Err() == nil {
+		n, err := s.DB.PurgeInboxBodies(ctx, cutoff, retentionBatch)
+		total += n
+		if s.OnPurged != nil && n > 0 {
+			s.OnPurged(n)
+		}
+		if err != nil || n < retentionBatch {
+			return total, err
+		}
+		s.Receipts.Wait(ctx, maxIngestYield)
+		select {
+		case <-ctx.Done():
+		case <-time.After(retentionPause):
+		}
+	}
+	return total, nil
 }

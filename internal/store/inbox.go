@@ -396,3 +396,30 @@ func (db *DB) NumberProviders(ctx context.Context, phoneNumberIDs []string) (map
 	}
 	return out, nil
 }
+
+// PurgeInboxBodies removes the bodies of at most batch applied rows (state done) processed
+// before cutoff, oldest first, and returns how many it removed. The rows stay with their
+// hash, size, field, number and outcome (a replay is still known by its hash); rows in any
+// other state keep their bodies. Each call is one short statement pair, so a purge run in
+// small batches never holds ingest up.
+func (db *DB) PurgeInboxBodies(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		batch = 100
+	}
+	var ids []uint64
+	if err := db.q(ctx).Model(&models.InboxItem{}).
+		Where("state = ? AND processed_at < ? AND body_purged_at IS NULL", models.InboxDone, cutoff).
+		Order("processed_at, id").Limit(batch).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("purge inbox bodies: %w", translate(err))
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res := db.q(ctx).Model(&models.InboxItem{}).
+		Where("id IN ? AND state = ? AND body_purged_at IS NULL", ids, models.InboxDone).
+		Updates(map[string]any{"body": []byte{}, "body_purged_at": db.now()})
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge inbox bodies: %w", translate(res.Error))
+	}
+	return res.RowsAffected, nil
+}
