@@ -2,20 +2,24 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/apperr"
+	"coexhistory/internal/auth"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 	"coexhistory/views/pages"
 )
 
 // auditActions are the actions the audit filter offers.
-var auditActions = []string{"login", "login.failed", "login.throttled", "logout", "number.create", "number.update", "number.delete",
-	"sync.request", "sync.response", "sync.state", "token.create", "token.revoke", "user.create", "inbox.reprocess", "thread.export"}
+var auditActions = []string{"login", "login.failed", "login.throttled", "logout", "logout.everywhere", "password.change",
+	"number.create", "number.update", "number.delete", "sync.request", "sync.response", "sync.state", "token.create", "token.revoke",
+	"user.create", "user.disable", "user.enable", "user.delete", "user.role", "user.reset_password", "user.sign_out",
+	"inbox.reprocess", "thread.export"}
 
 func (h *Handlers) auditPage(c echo.Context) error {
 	before, _ := strconv.ParseUint(c.QueryParam("before"), 10, 64)
@@ -52,7 +56,8 @@ func (h *Handlers) usersView(c echo.Context) (pages.UsersView, error) {
 		UserForm:  pages.SimpleForm{Values: map[string]string{"role": models.RoleAgent}},
 		TokenForm: pages.SimpleForm{Values: map[string]string{"role": models.RoleAgent}}}
 	for _, u := range users {
-		v.Users = append(v.Users, pages.UserRow{Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt})
+		v.Users = append(v.Users, pages.UserRow{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt,
+			Disabled: u.DisabledAt != nil, MustChange: u.MustChangePassword, IsSelf: u.ID == p.UserID})
 	}
 	for _, t := range tokens {
 		v.Tokens = append(v.Tokens, pages.TokenRow{ID: t.ID, Name: t.Name, Role: t.Role, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt})
@@ -91,7 +96,7 @@ func (h *Handlers) createUser(c echo.Context) error {
 func (h *Handlers) createToken(c echo.Context) error {
 	p, _ := principal(c)
 	name, role := c.FormValue("name"), c.FormValue("role")
-	value, t, err := h.deps.Auth.CreateToken(ctx(c), name, role, p.Name)
+	value, t, err := h.deps.Auth.CreateTokenFor(ctx(c), p, name, role)
 	v, verr := h.usersView(c)
 	if verr != nil {
 		return verr
@@ -129,4 +134,100 @@ func (h *Handlers) revokeToken(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, pages.Tokens(v))
+}
+
+// userAction runs one account action of an admin and answers with the account list again,
+// saying what happened (errors: a toast, as for every refused action).
+func (h *Handlers) userAction(do func(c echo.Context, a auth.Actor, id uint64) (notice string, err error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := idParam(c)
+		if err != nil {
+			return err
+		}
+		p, _ := principal(c)
+		notice, err := do(c, auth.ActorOf(p, c.RealIP()), id)
+		if err != nil {
+			return err
+		}
+		v, err := h.usersView(c)
+		if err != nil {
+			return err
+		}
+		v.Notice = notice
+		return h.renderUsers(c, v)
+	}
+}
+
+func (h *Handlers) renderUsers(c echo.Context, v pages.UsersView) error {
+	if isHX(c) {
+		return render(c, http.StatusOK, pages.UserList(v))
+	}
+	return render(c, http.StatusOK, pages.Users(h.page(c, "Users & tokens", "users"), v))
+}
+
+func (h *Handlers) disableUser(c echo.Context, a auth.Actor, id uint64) (string, error) {
+	u, err := h.deps.Auth.DisableUser(ctx(c), a, id)
+	return u.Email + " is disabled: signed out everywhere, API tokens revoked.", err
+}
+
+func (h *Handlers) enableUser(c echo.Context, a auth.Actor, id uint64) (string, error) {
+	u, err := h.deps.Auth.EnableUser(ctx(c), a, id)
+	return u.Email + " can sign in again.", err
+}
+
+func (h *Handlers) deleteUser(c echo.Context, a auth.Actor, id uint64) (string, error) {
+	u, err := h.deps.Auth.DeleteUser(ctx(c), a, id)
+	return u.Email + " is deleted.", err
+}
+
+func (h *Handlers) endUserSessions(c echo.Context, a auth.Actor, id uint64) (string, error) {
+	n, err := h.deps.Auth.EndSessions(ctx(c), a, id)
+	return fmt.Sprintf("Ended %d sessions.", n), err
+}
+
+func (h *Handlers) setUserRole(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	p, _ := principal(c)
+	u, err := h.deps.Auth.SetRole(ctx(c), auth.ActorOf(p, c.RealIP()), id, c.Request().PostFormValue("role"))
+	v, verr := h.usersView(c)
+	if verr != nil {
+		return verr
+	}
+	if err != nil {
+		e := apperr.As(err)
+		if e.Code != apperr.Invalid {
+			return err
+		}
+		v.Error = e.Safe
+		if f := e.Fields["role"]; f != "" {
+			v.Error = f
+		}
+		if !isHX(c) {
+			return render(c, http.StatusUnprocessableEntity, pages.Users(h.page(c, "Users & tokens", "users"), v))
+		}
+		return render(c, http.StatusUnprocessableEntity, pages.UserList(v))
+	}
+	v.Notice = u.Email + " is now " + u.Role + "."
+	return h.renderUsers(c, v)
+}
+
+func (h *Handlers) resetUserPassword(c echo.Context) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	p, _ := principal(c)
+	temp, u, err := h.deps.Auth.AdminResetPassword(ctx(c), auth.ActorOf(p, c.RealIP()), id)
+	if err != nil {
+		return err
+	}
+	v, err := h.usersView(c)
+	if err != nil {
+		return err
+	}
+	v.TempPassword, v.TempFor = temp, u.Email
+	return h.renderUsers(c, v)
 }

@@ -22,9 +22,18 @@ type AuthService interface {
 	Login(ctx context.Context, email, password, remoteIP string) (string, auth.Principal, error)
 	Logout(ctx context.Context, p auth.Principal, remoteIP string) error
 	Session(ctx context.Context, cookie string) (auth.Principal, error)
+	PassiveSession(ctx context.Context, cookie string) (auth.Principal, error)
 	Token(ctx context.Context, value string) (auth.Principal, error)
 	CreateUser(ctx context.Context, email, password, role string) (models.User, error)
-	CreateToken(ctx context.Context, name, role, createdBy string) (string, models.APIToken, error)
+	CreateTokenFor(ctx context.Context, p auth.Principal, name, role string) (string, models.APIToken, error)
+	DisableUser(ctx context.Context, a auth.Actor, id uint64) (models.User, error)
+	EnableUser(ctx context.Context, a auth.Actor, id uint64) (models.User, error)
+	DeleteUser(ctx context.Context, a auth.Actor, id uint64) (models.User, error)
+	SetRole(ctx context.Context, a auth.Actor, id uint64, role string) (models.User, error)
+	AdminResetPassword(ctx context.Context, a auth.Actor, id uint64) (string, models.User, error)
+	EndSessions(ctx context.Context, a auth.Actor, id uint64) (int64, error)
+	ChangePassword(ctx context.Context, p auth.Principal, current, next, confirm, remoteIP string) error
+	SignOutEverywhere(ctx context.Context, p auth.Principal, remoteIP string) error
 }
 
 // NumberService is the business number registry.

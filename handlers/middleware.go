@@ -28,7 +28,11 @@ const (
 func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-			p, err := h.deps.Auth.Session(ctx(c), ck.Value)
+			lookup := h.deps.Auth.Session
+			if c.Request().Header.Get("X-Coex-Poll") == "1" {
+				lookup = h.deps.Auth.PassiveSession // a page polling: no sign of a person
+			}
+			p, err := lookup(ctx(c), ck.Value)
 			switch {
 			case err == nil:
 				c.Set(principalKey, p)
@@ -66,6 +70,29 @@ func requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.NoContent(http.StatusUnauthorized)
 		}
 		return c.Redirect(http.StatusSeeOther, target)
+	}
+}
+
+// passwordGate keeps a user whose password an admin reset on the change form: every other
+// page sends them there until they have chosen their own.
+func passwordGate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, ok := principal(c)
+		if !ok || !p.MustChangePassword {
+			return next(c)
+		}
+		switch c.Request().URL.Path {
+		case "/account", "/account/password", "/logout":
+			return next(c)
+		}
+		if isHX(c) {
+			c.Response().Header().Set("HX-Redirect", "/account")
+			return c.NoContent(http.StatusForbidden)
+		}
+		if c.Request().Method != http.MethodGet {
+			return apperr.New(apperr.Forbidden, "Choose a new password first.")
+		}
+		return c.Redirect(http.StatusSeeOther, "/account")
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -10,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"coexhistory/internal/config"
@@ -25,6 +23,7 @@ Usage:
   coexhistory demo [--data DIR]     zero-setup demo: SQLite + the bundled Coex simulator
   coexhistory migrate up|status     apply or list the database migrations
   coexhistory user create --email E --role admin|agent [--password P]   (password from stdin otherwise)
+  coexhistory user list|disable|enable|delete|role|reset-password|sign-out  manage staff accounts
   coexhistory token create --name N --role admin|agent                  prints a new API token
   coexhistory bench search [flags]  load a generated corpus and measure search latency
   coexhistory bench ingest [flags]  post a generated history sync to a server and measure the ingest
@@ -256,43 +255,6 @@ func cmdMigrate(ctx context.Context, args []string, getenv env, stdout io.Writer
 		}
 		fmt.Fprintf(stdout, "%-40s %s\n", s.Name, state)
 	}
-	return nil
-}
-
-func cmdUser(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout io.Writer) error {
-	fs := flags("user create --email E --role admin|agent [--password P]", "Creates a staff account. Without --password, the password is read from the first line of stdin.", stdout)
-	email := fs.String("email", "", "e-mail address (the login)")
-	role := fs.String("role", "agent", "admin or agent")
-	password := fs.String("password", "", "password (at least 12 characters); prefer stdin")
-	if len(args) == 0 || args[0] != "create" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fs.Usage()
-			return nil
-		}
-		fs.Usage()
-		return errors.New("user needs `create`")
-	}
-	if help, err := parse(fs, args[1:]); help || err != nil {
-		return err
-	}
-	if *password == "" {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return errors.New("no password: pass --password or write it on stdin")
-		}
-		*password = strings.TrimRight(line, "\r\n")
-	}
-	db, err := openConfiguredDB(ctx, getenv, true)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	svc := authService(db)
-	u, err := svc.CreateUser(ctx, *email, *password, *role)
-	if err != nil {
-		return describe(err)
-	}
-	fmt.Fprintf(stdout, "created %s account %s\n", u.Role, u.Email)
 	return nil
 }
 

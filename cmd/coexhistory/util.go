@@ -36,3 +36,7 @@ func describe(err error) error {
 func auditToken(name, role string) models.AuditEntry {
 	return models.AuditEntry{Actor: "cli", Action: "token.create", Target: name, Detail: "role=" + role}
 }
+
+func auditUser(action, target, detail string) models.AuditEntry {
+	return models.AuditEntry{Actor: "cli", Action: action, Target: target, Detail: detail}
+}

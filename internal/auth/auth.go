@@ -242,8 +242,18 @@ func (s *Service) openSession(ctx context.Context, u models.User) (string, model
 }
 
 // Session resolves a session cookie: store.ErrNotFound when there is none, it expired, it
-// was idle for IdleTimeout, or its account is disabled.
+// was idle for IdleTimeout, or its account is disabled. The request counts as activity.
 func (s *Service) Session(ctx context.Context, cookie string) (Principal, error) {
+	return s.session(ctx, cookie, true)
+}
+
+// PassiveSession is Session for a request no person made (a page polling for news): it
+// does not count as activity, so an unattended open tab still ends after IdleTimeout.
+func (s *Service) PassiveSession(ctx context.Context, cookie string) (Principal, error) {
+	return s.session(ctx, cookie, false)
+}
+
+func (s *Service) session(ctx context.Context, cookie string, active bool) (Principal, error) {
 	if cookie == "" {
 		return Principal{}, store.ErrNotFound
 	}
@@ -260,7 +270,7 @@ func (s *Service) Session(ctx context.Context, cookie string) (Principal, error)
 		_ = s.store.DeleteSession(ctx, sess.ID)
 		return Principal{}, store.ErrNotFound
 	}
-	if now.Sub(seen) >= touchEvery {
+	if active && now.Sub(seen) >= touchEvery {
 		if err := s.store.TouchSession(ctx, sess.ID, now); err != nil {
 			return Principal{}, fmt.Errorf("touch session: %w", err)
 		}

@@ -175,7 +175,7 @@ func (s *Service) AdminResetPassword(ctx context.Context, a Actor, id uint64) (s
 	if err != nil {
 		return "", u, err
 	}
-	temp := secrets.Token(9) // 18 hex characters
+	temp := secrets.Token(12) // 16 URL-safe characters, 96 random bits
 	hash, err := bcrypt.GenerateFromPassword([]byte(temp), s.cost)
 	if err != nil {
 		return "", u, fmt.Errorf("hash password: %w", err)

@@ -303,7 +303,9 @@
     var atBottom = (window.innerHeight + window.scrollY) >= document.body.scrollHeight - 80;
     var chatEnd = el.id === "thread-end";
     livePending = true;
-    htmx.ajax("GET", el.getAttribute("data-live-url"), { source: el, target: el, swap: "outerHTML" }).then(function () {
+    // X-Coex-Poll: a poll is no sign of a person at the screen, so it does not keep the
+    // session from ending after its idle time.
+    htmx.ajax("GET", el.getAttribute("data-live-url"), { source: el, target: el, swap: "outerHTML", headers: { "X-Coex-Poll": "1" } }).then(function () {
       livePending = false;
       var end = document.getElementById("thread-end");
       if (chatEnd && atBottom && end && end !== el) {
