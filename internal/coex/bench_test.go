@@ -30,6 +30,7 @@ func BenchmarkParseLargeChunk(b *testing.B) {
 	body := []byte(sb.String())
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	start := cpuTime()
 	for b.Loop() {
 		batch, err := Parse(body)
 		if err != nil {
@@ -39,4 +40,5 @@ func BenchmarkParseLargeChunk(b *testing.B) {
 			b.Fatalf("got %d messages", n)
 		}
 	}
+	reportCPUThroughput(b, start, int64(len(body)))
 }

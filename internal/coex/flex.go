@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // FlexInt is an integer that may arrive as a JSON number (42) or as a numeric
@@ -56,19 +58,6 @@ func parseFlexFloat(raw []byte) (*float64, error) {
 	return &f, nil
 }
 
-// parseFlexBool accepts true/false or "true"/"false"; absent or null is false.
-func parseFlexBool(raw []byte) (bool, error) {
-	text, ok, err := scalarText(raw)
-	if err != nil || !ok {
-		return false, err
-	}
-	b, err := strconv.ParseBool(text)
-	if err != nil {
-		return false, fmt.Errorf("not a boolean: %s", clip(raw))
-	}
-	return b, nil
-}
-
 // scalarText returns the trimmed text of a JSON number, boolean or string.
 // ok is false for absent or null values; objects and arrays are errors.
 func scalarText(raw []byte) (text string, ok bool, err error) {
@@ -107,4 +96,105 @@ func clip(raw []byte) string {
 		return string(raw)
 	}
 	return string(raw[:limit]) + "…"
+}
+
+// The decoding types below read a value straight from the stream (json v2's
+// UnmarshalerFrom): no copy of the raw value and no reflection.
+
+// flexInt is FlexInt for the parser: set reports whether a value was present.
+type flexInt struct {
+	n   int64
+	set bool
+}
+
+func (f *flexInt) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	n, ok, err := parseFlexIntFast(raw)
+	if err != nil {
+		return err
+	}
+	f.n, f.set = n, ok
+	return nil
+}
+
+// UnmarshalJSONFrom lets FlexInt be decoded by json v2 the same way.
+func (f *FlexInt) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	var v flexInt
+	if err := v.UnmarshalJSONFrom(dec); err != nil {
+		return err
+	}
+	if v.set {
+		*f = FlexInt(v.n)
+	}
+	return nil
+}
+
+// parseFlexIntFast is parseFlexInt with a fast path for plain digits, quoted or not.
+func parseFlexIntFast(raw []byte) (int64, bool, error) {
+	digits := raw
+	if len(digits) >= 2 && digits[0] == '"' && digits[len(digits)-1] == '"' {
+		digits = digits[1 : len(digits)-1]
+	}
+	if len(digits) > 0 && len(digits) <= 18 {
+		var n int64
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				return parseFlexInt(raw)
+			}
+			n = n*10 + int64(c-'0')
+		}
+		return n, true, nil
+	}
+	return parseFlexInt(raw)
+}
+
+type flexBool struct {
+	b, set bool
+}
+
+func (f *flexBool) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	switch string(raw) {
+	case "true":
+		f.b, f.set = true, true
+		return nil
+	case "false":
+		f.b, f.set = false, true
+		return nil
+	case "null":
+		return nil
+	}
+	text, ok, err := scalarText(raw)
+	switch {
+	case err == nil && ok && raw[0] == '"' && strings.EqualFold(text, "true"):
+		f.b, f.set = true, true
+	case err == nil && ok && raw[0] == '"' && strings.EqualFold(text, "false"):
+		f.b, f.set = false, true
+	default:
+		return fmt.Errorf("not a boolean: %s", clip(raw))
+	}
+	return nil
+}
+
+type flexFloat struct {
+	p *float64
+}
+
+func (f *flexFloat) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	p, err := parseFlexFloat(raw)
+	if err != nil {
+		return err
+	}
+	f.p = p
+	return nil
 }

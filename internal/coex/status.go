@@ -5,6 +5,22 @@ import "strings"
 // NormalizeStatus lowercases and trims a delivery status. "failed" (live
 // status webhooks) becomes StatusError; unknown values are kept lowercased.
 func NormalizeStatus(s string) string {
+	switch s { // the values Meta sends, without an allocation
+	case "", StatusPending, StatusSent, StatusDelivered, StatusRead, StatusPlayed, StatusError:
+		return s
+	case "PENDING":
+		return StatusPending
+	case "SENT":
+		return StatusSent
+	case "DELIVERED":
+		return StatusDelivered
+	case "READ":
+		return StatusRead
+	case "PLAYED":
+		return StatusPlayed
+	case "ERROR", "FAILED", "failed":
+		return StatusError
+	}
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "failed" {
 		return StatusError

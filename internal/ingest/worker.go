@@ -353,6 +353,13 @@ func (w *Worker) process(ctx context.Context, it models.InboxItem) {
 		w.retry(ctx, it, log, err)
 		return
 	}
+	if len(out.itemErrors) > 0 {
+		// Every other item is stored; the row stays failed, with which items and why, so
+		// that staff see it and can reprocess it (applying a row again is idempotent).
+		log.Warn("inbox row has items that cannot be read", "items", len(out.itemErrors), "first", out.itemErrors[0])
+		w.fail(ctx, it, log, itemErrorsText(out.itemErrors))
+		return
+	}
 	recordCtx, cancel := outcomeContext(ctx)
 	defer cancel()
 	if err := w.store.CompleteInbox(recordCtx, it.ID, w.opts.Owner, out.fields(), out.phoneNumberID, out.note()); err != nil {
@@ -487,8 +494,25 @@ func permanent(format string, args ...any) error {
 	return &permanentError{msg: fmt.Sprintf(format, args...)}
 }
 
+// itemErrorsText lists the items of a body that were not read (the first ones).
+func itemErrorsText(errs []string) string {
+	const shown = 20
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d item(s) not read (every other item was applied):", len(errs))
+	for i, e := range errs {
+		if i == shown {
+			fmt.Fprintf(&b, "\n… and %d more", len(errs)-shown)
+			break
+		}
+		b.WriteString("\n")
+		b.WriteString(e)
+	}
+	return b.String()
+}
+
 // outcome summarises what a row carried, for its inbox record and the logs.
 type outcome struct {
+	itemErrors    []string // items not read, "change 0 (history) history 0 thread 1 message 5 (wamid): why"
 	fieldList     []string
 	phoneNumberID string
 	notes         []string
@@ -528,6 +552,9 @@ func (w *Worker) apply(ctx context.Context, inboxID uint64, batch *coex.Batch) (
 	}
 	for i, ch := range batch.Changes {
 		out.addField(ch.Field, ch.PhoneNumberID)
+		for _, e := range ch.ItemErrors {
+			out.itemErrors = append(out.itemErrors, fmt.Sprintf("change %d (%s) %s", i, ch.Field, e.Error()))
+		}
 		if err := w.applyChange(ctx, inboxID, ch, out); err != nil {
 			return nil, fmt.Errorf("change %d (%s): %w", i, ch.Field, err)
 		}
