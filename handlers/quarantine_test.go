@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"coexhistory/internal/apptest"
+	"coexhistory/internal/registry"
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
@@ -50,6 +51,12 @@ func TestPoisonedChunkStoresEveryOtherMessage(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			app := apptest.New(t, dialect, apptest.Options{})
 			ctx := context.Background()
+			if _, err := app.Services.Registry.Create(ctx, registry.Actor{Name: "test"}, registry.Input{
+				Label: "Doces da Vila", DisplayPhoneNumber: "5511987650000", PhoneNumberID: pnid,
+				WABAID: "810023456789012", Provider: "meta", AccessToken: "EAAGtest",
+			}); err != nil {
+				t.Fatal(err)
+			}
 			if status, _ := postWebhook(t, app, "/webhooks/whatsapp", body, signed(body)); status != http.StatusOK {
 				t.Fatalf("post = %d", status)
 			}

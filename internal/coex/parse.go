@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -908,7 +909,7 @@ func (v *valueState) historyItem(k int) error {
 func chunkMetadata(m wireChunkMeta) (phase, order, progress int, problem string) {
 	var err error
 	if phase, err = bounded("phase", m.Phase.n, 100); err == nil {
-		if order, err = bounded("chunk_order", m.ChunkOrder.n, -1); err == nil {
+		if order, err = bounded("chunk_order", m.ChunkOrder.n, math.MaxInt32); err == nil {
 			progress, err = bounded("progress", m.Progress.n, 100)
 		}
 	}

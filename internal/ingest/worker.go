@@ -345,7 +345,7 @@ func (w *Worker) process(ctx context.Context, it models.InboxItem) {
 	out, err := w.apply(ctx, it.ID, batch)
 	switch {
 	case err == nil:
-	case errors.As(err, new(*permanentError)):
+	case errors.As(err, new(*permanentError)), store.IsPermanent(err):
 		log.Warn("inbox row cannot be applied", "err", err)
 		w.fail(ctx, it, log, err.Error())
 		return
@@ -533,7 +533,12 @@ func (o *outcome) fields() string { return strings.Join(o.fieldList, ",") }
 
 func (o *outcome) note() string { return strings.Join(o.notes, "; ") }
 
-func (o *outcome) count(r store.ApplyResult) { o.messages += int64(r.Inserted + r.Updated) }
+func (o *outcome) count(r store.ApplyResult) {
+	o.messages += int64(r.Inserted + r.Updated)
+	for _, rej := range r.Rejected {
+		o.itemErrors = append(o.itemErrors, fmt.Sprintf("message %s (contact %s) refused by the database: %s", rej.WAMID, rej.Contact, rej.Err))
+	}
+}
 
 func containsString(ss []string, s string) bool {
 	for _, x := range ss {

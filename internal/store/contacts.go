@@ -66,7 +66,7 @@ func (db *DB) upsertContacts(ctx context.Context, pnid string, waids []string, l
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?)")
 		c := latest[w]
-		args = append(args, pnid, w, clip(c.FullName, 255), clip(c.FirstName, 255), c.Removed, c.Timestamp)
+		args = append(args, pnid, w, clipMarked(validText(c.FullName), 255), clipMarked(validText(c.FirstName), 255), c.Removed, c.Timestamp)
 	}
 	if db.dialect == MySQL {
 		b.WriteString(` ON DUPLICATE KEY UPDATE

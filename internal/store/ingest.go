@@ -40,6 +40,10 @@ type ApplyResult struct {
 	Inserted int // messages created
 	Updated  int // existing messages changed
 	Skipped  int // items that named an unknown message and were only recorded (statuses)
+
+	// Rejected lists the messages the database refused (see IsPermanent); every other
+	// message was stored.
+	Rejected []Rejected
 }
 
 // ChunkInput is one history chunk of one business number.
@@ -76,30 +80,69 @@ func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error
 	if err != nil {
 		return ChunkResult{}, fmt.Errorf("apply chunk %d/%d of %s: %w", in.Chunk.Phase, in.Chunk.ChunkOrder, in.PhoneNumberID, err)
 	}
-	var res ChunkResult
-	err = db.applyTx(ctx, func(tx *DB) error {
-		res = ChunkResult{}
-		now := tx.now()
-		isNew, err := tx.insertChunkLedger(ctx, in, now)
-		if err != nil {
-			return err
-		}
-		res.NewChunk = isNew
-		if res.ApplyResult, err = tx.mergeMessages(ctx, in.PhoneNumberID, rows, threads, mergeRow); err != nil {
-			return err
-		}
-		if !isNew {
-			return nil
-		}
-		reason := fmt.Sprintf("chunk %d/%d, progress %d %%", in.Chunk.Phase, in.Chunk.ChunkOrder, in.Chunk.Progress)
-		return tx.auditSyncState(ctx, in.PhoneNumberID, reason, func() error {
-			return tx.advanceSyncRun(ctx, in.PhoneNumberID, in.Chunk.Progress, now)
+	var (
+		res      ChunkResult
+		isolated ApplyResult
+	)
+	apply := func() error {
+		return db.applyTx(ctx, func(tx *DB) error {
+			res = ChunkResult{}
+			return tx.applyChunkTx(ctx, in, rows, threads, &res)
 		})
-	})
+	}
+	err = apply()
+	if IsPermanent(err) {
+		// A message the database refuses: store every other one (in parts, each committed),
+		// then the chunk without the refused ones.
+		isolated, err = db.isolateMessages(ctx, in.PhoneNumberID, rows, threads)
+		if err == nil {
+			rows = without(rows, isolated.Rejected)
+			err = apply()
+		}
+	}
 	if err != nil {
 		return ChunkResult{}, fmt.Errorf("apply chunk %d/%d of %s: %w", in.Chunk.Phase, in.Chunk.ChunkOrder, in.PhoneNumberID, err)
 	}
+	res.Inserted += isolated.Inserted
+	res.Updated += isolated.Updated
+	res.Rejected = isolated.Rejected
 	return res, nil
+}
+
+// applyChunkTx is ApplyChunk's transaction: ledger, messages, sync run.
+func (db *DB) applyChunkTx(ctx context.Context, in ChunkInput, rows []msgRow, threads map[string]uint64, res *ChunkResult) error {
+	now := db.now()
+	isNew, err := db.insertChunkLedger(ctx, in, now)
+	if err != nil {
+		return err
+	}
+	res.NewChunk = isNew
+	if res.ApplyResult, err = db.mergeMessages(ctx, in.PhoneNumberID, rows, threads, mergeRow); err != nil {
+		return err
+	}
+	if !isNew {
+		return nil
+	}
+	reason := fmt.Sprintf("chunk %d/%d, progress %d %%", in.Chunk.Phase, in.Chunk.ChunkOrder, in.Chunk.Progress)
+	return db.auditSyncState(ctx, in.PhoneNumberID, reason, func() error {
+		return db.advanceSyncRun(ctx, in.PhoneNumberID, in.Chunk.Progress, now)
+	})
+}
+
+// isolateMessages stores rows part by part, each in its own transaction, leaving out the
+// ones the database refuses (see isolate).
+func (db *DB) isolateMessages(ctx context.Context, pnid string, rows []msgRow, threads map[string]uint64) (ApplyResult, error) {
+	res, rejected, err := isolate(ctx, rows, func(part []msgRow) (ApplyResult, error) {
+		var r ApplyResult
+		err := db.applyTx(ctx, func(tx *DB) error {
+			var err error
+			r, err = tx.mergeMessages(ctx, pnid, part, threads, mergeRow)
+			return err
+		})
+		return r, err
+	})
+	res.Rejected = rejected
+	return res, err
 }
 
 func (db *DB) insertChunkLedger(ctx context.Context, in ChunkInput, now time.Time) (bool, error) {
@@ -158,6 +201,9 @@ func (db *DB) applyMessages(ctx context.Context, op, pnid string, msgs []coex.Me
 		res, err = tx.mergeMessages(ctx, pnid, rows, threads, mergeRow)
 		return err
 	})
+	if IsPermanent(err) {
+		res, err = db.isolateMessages(ctx, pnid, rows, threads)
+	}
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
 	}

@@ -122,7 +122,7 @@ func (db *DB) ensureThreads(ctx context.Context, pnid string, contacts map[strin
 				b.WriteString(", ")
 			}
 			b.WriteString("(?, ?, ?, 0, 0, 0)")
-			args = append(args, pnid, c, clip(names[c], 255))
+			args = append(args, pnid, c, clipMarked(validText(names[c]), 255))
 		}
 		if db.dialect == MySQL {
 			b.WriteString(" ON DUPLICATE KEY UPDATE contact_name = IF(contact_name = '', VALUES(contact_name), contact_name)")
