@@ -9,7 +9,6 @@ import (
 	"coexhistory/internal/auth"
 	"coexhistory/internal/events"
 	"coexhistory/internal/proxies"
-	"coexhistory/internal/receipts"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/search"
 	"coexhistory/internal/store"
@@ -34,6 +33,12 @@ type AuthService interface {
 	EndSessions(ctx context.Context, a auth.Actor, id uint64) (int64, error)
 	ChangePassword(ctx context.Context, p auth.Principal, current, next, confirm, remoteIP string) error
 	SignOutEverywhere(ctx context.Context, p auth.Principal, remoteIP string) error
+}
+
+// InFlightMarker marks an authenticated webhook being received until end is called, so that
+// background ingest lets it go first (ingest.Pacer).
+type InFlightMarker interface {
+	Begin() (end func())
 }
 
 // NumberService is the business number registry.
@@ -106,13 +111,13 @@ type Deps struct {
 	Search        MessageSearch
 	Sync          SyncRequester
 	SyncProgress  SyncProgress
-	Preferences   Preferences        // per-user time zone, language, last look at the conversations
-	Conversations Conversations      // previews of the conversations list
-	WebhookHealth WebhookHealth      // the admins' health overview
-	WakeIngest    func()             // tells the ingest workers new work arrived (optional)
-	Media         MediaService       // stored customer media (optional)
-	WakeMedia     func()             // tells the media worker a job is due (optional)
-	Receipts      *receipts.InFlight // webhooks being received, which ingest lets go first (optional)
+	Preferences   Preferences    // per-user time zone, language, last look at the conversations
+	Conversations Conversations  // previews of the conversations list
+	WebhookHealth WebhookHealth  // the admins' health overview
+	WakeIngest    func()         // tells the ingest workers new work arrived (optional)
+	Media         MediaService   // stored customer media (optional)
+	WakeMedia     func()         // tells the media worker a job is due (optional)
+	InFlight      InFlightMarker // marks webhooks being received, which ingest lets go first (optional)
 	Webhooks      WebhookConfig
 	Instance      string // this instance's name (readiness writes its row)
 	// ObserveWebhook is told of every webhook delivery: its route (meta, positus), field,

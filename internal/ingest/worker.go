@@ -25,7 +25,8 @@ import (
 	"coexhistory/models"
 )
 
-// Store is what the worker needs of the database; *store.DB implements it.
+// Store is what the worker needs of the database: *store.Ingester, the store's ingest
+// handle whose message writes are paced (*store.DB implements it too, unpaced).
 type Store interface {
 	ClaimInbox(ctx context.Context, owner string, lease time.Duration, limit int) ([]models.InboxItem, error)
 	CompleteInbox(ctx context.Context, id uint64, owner, field, phoneNumberID, note string) error
@@ -63,7 +64,7 @@ type Options struct {
 	BatchSize    int                   // rows ProcessOnce claims at a time; default 2 × Concurrency
 	Concurrency  int                   // rows processed at the same time; default 2
 	PollInterval time.Duration         // wait after finding nothing to do; default 500 ms
-	Yield        func(context.Context) // called before a row is applied, to let more urgent work go first (optional)
+	Yield        func(context.Context) // called before a row is applied, to let more urgent work go first, e.g. Pacer.Wait (optional)
 	// RequireRegistered applies a body only to business numbers that are registered: a body
 	// naming another number is kept (state unknown_number) until that number is registered,
 	// and one received on the Positus route naming a number registered with another

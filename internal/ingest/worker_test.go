@@ -13,7 +13,6 @@ import (
 
 	"coexhistory/internal/coex"
 	"coexhistory/internal/ingest"
-	"coexhistory/internal/receipts"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 )
@@ -447,11 +446,8 @@ func TestRunProcessesUntilCancelled(t *testing.T) {
 func TestApplyingWaitsForWebhooksBeingReceived(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		var inFlight receipts.InFlight
-		waitFor := func(limit time.Duration) func(context.Context) {
-			return func(ctx context.Context) { inFlight.Wait(ctx, limit) }
-		}
-		w := e.worker(t, nil, ingest.Options{Yield: waitFor(time.Minute)})
+		inFlight := ingest.NewPacer(time.Minute)
+		w := e.worker(t, nil, ingest.Options{Yield: inFlight.Wait})
 		e.insert(t, example(t, exampleFiles[0]))
 		received := inFlight.Begin()
 		processed := make(chan int, 1)
@@ -479,7 +475,8 @@ func TestApplyingWaitsForWebhooksBeingReceived(t *testing.T) {
 		}
 
 		// A receipt that never ends delays a row by the wait's limit, not for ever.
-		w = e.worker(t, nil, ingest.Options{Yield: waitFor(50 * time.Millisecond)})
+		inFlight = ingest.NewPacer(50 * time.Millisecond)
+		w = e.worker(t, nil, ingest.Options{Yield: inFlight.Wait})
 		_ = inFlight.Begin()
 		e.insert(t, example(t, exampleFiles[1]))
 		if n, err := w.ProcessOnce(ctx); err != nil || n != 1 {

@@ -23,7 +23,6 @@ import (
 	"coexhistory/internal/media"
 	"coexhistory/internal/provider"
 	"coexhistory/internal/proxies"
-	"coexhistory/internal/receipts"
 	"coexhistory/internal/registry"
 	"coexhistory/internal/search"
 	"coexhistory/internal/secrets"
@@ -43,10 +42,10 @@ type Services struct {
 	Auth     *auth.Service
 	Registry *registry.Service
 	Assets   *static.Assets
-	Events   *events.Service    // delivery timelines of messages
-	Sync     *syncer.Service    // history sync requests and their timeouts
-	Ingest   *ingest.Worker     // applies received webhooks; one per instance, Config.Workers rows at a time
-	Receipts *receipts.InFlight // webhooks being received now, which ingest lets go first
+	Events   *events.Service // delivery timelines of messages
+	Sync     *syncer.Service // history sync requests and their timeouts
+	Ingest   *ingest.Worker  // applies received webhooks; one per instance, Config.Workers rows at a time
+	Pacer    *ingest.Pacer   // webhooks being received now, which ingest lets go first
 	// WebhookBudget bounds the bytes of webhook bodies being read at once (Config.WebhookMemory).
 	WebhookBudget *webhook.Budget
 	// OnPurged is told how many inbox bodies retention removed (the metrics; optional).
@@ -103,10 +102,9 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 	// Applying is background work while Meta waits for the answer to each webhook: before a
 	// row and between the statements of a chunk, ingest waits (at most maxIngestYield) while
 	// any webhook is being received.
-	s.Receipts = &receipts.InFlight{}
-	yield := func(ctx context.Context) { s.Receipts.Wait(ctx, maxIngestYield) }
-	s.Ingest = ingest.New(db.YieldingTo(yield), logger, ingest.Options{
-		Concurrency: cfg.Workers, Instance: cfg.InstanceID, RequireRegistered: true, Yield: yield, Now: now,
+	s.Pacer = ingest.NewPacer(maxIngestYield)
+	s.Ingest = ingest.New(store.NewIngester(db, s.Pacer.Wait), logger, ingest.Options{
+		Concurrency: cfg.Workers, Instance: cfg.InstanceID, RequireRegistered: true, Yield: s.Pacer.Wait, Now: now,
 	})
 	// A number just registered gets the webhooks kept for it applied now.
 	s.Registry.OnSaved(func(ctx context.Context, pnid string) {
@@ -117,7 +115,7 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 			s.Ingest.Notify()
 		}
 	})
-	if err := s.initMedia(yield); err != nil {
+	if err := s.initMedia(s.Pacer.Wait); err != nil {
 		return nil, err
 	}
 	s.Sync = syncer.New(syncer.Config{
@@ -158,7 +156,7 @@ func New(s *Services) http.Handler {
 		WakeIngest: s.Ingest.Notify,
 		Media:      mediaService{s.DB, s.MediaStorage},
 		WakeMedia:  s.Media.Notify,
-		Receipts:   s.Receipts,
+		InFlight:   s.Pacer,
 		Instance:   s.Ingest.Instance(),
 		Webhooks: handlers.WebhookConfig{
 			AppSecret:    []byte(s.Config.AppSecret),

@@ -106,7 +106,7 @@ func (s *Services) PurgeInboxOnce(ctx context.Context) (int64, error) {
 		if err != nil || n < retentionBatch {
 			return total, err
 		}
-		s.Receipts.Wait(ctx, maxIngestYield)
+		s.Pacer.Wait(ctx)
 		select {
 		case <-ctx.Done():
 		case <-time.After(retentionPause):

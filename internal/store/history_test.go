@@ -643,7 +643,7 @@ func TestMessageWritesYieldBetweenStatements(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		var yields int
-		ydb := db.YieldingTo(func(context.Context) { yields++ })
+		ydb := store.NewIngester(db, func(context.Context) { yields++ })
 		if _, err := ydb.ApplyChunk(ctx, chunk(1, 1, 10, msg("wamid.one", "5511900001", 100, "text", "a", "READ", false))); err != nil {
 			t.Fatal(err)
 		}

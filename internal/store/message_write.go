@@ -308,8 +308,8 @@ func (db *DB) upsertMessages(ctx context.Context, pnid string, rows []*msgRow) (
 	}()
 	for start := 0; start < len(rows); start += batch {
 		// Not on SQLite: its one writer would keep the lock the webhook's insert waits for.
-		if start > 0 && db.yield != nil && db.dialect == MySQL {
-			db.yield(ctx)
+		if start > 0 && db.pace != nil && db.dialect == MySQL {
+			db.pace(ctx)
 		}
 		part := rows[start:min(start+batch, len(rows))]
 		args := make([]any, 0, len(part)*cols)

@@ -52,7 +52,7 @@ func (db *DB) applyTx(ctx context.Context, fn func(tx *DB) error) error {
 	var err error
 	for attempt := range attempts {
 		err = db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-			return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, yield: db.yield})
+			return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace})
 		}, opts...)
 		if err == nil || !retryableTx(err) || attempt == attempts-1 {
 			break

@@ -30,18 +30,7 @@ type DB struct {
 	gorm    *gorm.DB
 	dialect string
 	now     func() time.Time
-	yield   func(context.Context) // between the statements of a message write; nil: none
-}
-
-// YieldingTo returns a DB on the same connections whose message writes call yield between
-// their statements, on MySQL. The ingest passes a wait for webhooks being received, so that
-// a chunk of thousands of messages lets their answers go first; its transaction then holds
-// only the locks of its own new and merged messages. (SQLite has one writer: a transaction
-// waiting there would hold the very lock the webhook's insert waits for.)
-func (db *DB) YieldingTo(yield func(context.Context)) *DB {
-	c := *db
-	c.yield = yield
-	return &c
+	pace    func(context.Context) // between the statements of a message write (an Ingester); nil: none
 }
 
 // Options tune Open. The zero value is fine.
@@ -184,7 +173,7 @@ func (db *DB) Now() time.Time { return db.now() }
 // Tx runs fn in one transaction; fn's DB uses that transaction.
 func (db *DB) Tx(ctx context.Context, fn func(tx *DB) error) error {
 	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, yield: db.yield})
+		return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace})
 	})
 }
 

@@ -1,18 +1,18 @@
-package receipts_test
+package ingest_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"coexhistory/internal/receipts"
+	"coexhistory/internal/ingest"
 )
 
-func TestWaitLastsWhileAWebhookIsReceived(t *testing.T) {
-	var f receipts.InFlight
+func TestPacerWaitLastsWhileAWebhookIsReceived(t *testing.T) {
+	f := ingest.NewPacer(time.Minute)
 	ctx := context.Background()
 	start := time.Now()
-	f.Wait(ctx, time.Minute)
+	f.Wait(ctx)
 	if d := time.Since(start); d > 50*time.Millisecond {
 		t.Fatalf("Wait with nothing received took %v", d)
 	}
@@ -21,7 +21,7 @@ func TestWaitLastsWhileAWebhookIsReceived(t *testing.T) {
 	other := f.Begin()
 	released := make(chan time.Time, 1)
 	go func() {
-		f.Wait(ctx, time.Minute)
+		f.Wait(ctx)
 		released <- time.Now()
 	}()
 	time.Sleep(100 * time.Millisecond)
@@ -42,28 +42,30 @@ func TestWaitLastsWhileAWebhookIsReceived(t *testing.T) {
 	}
 }
 
-func TestWaitIsBounded(t *testing.T) {
-	var f receipts.InFlight
+func TestPacerWaitIsBounded(t *testing.T) {
+	f := ingest.NewPacer(30 * time.Millisecond)
 	_ = f.Begin() // never ends
 	start := time.Now()
-	f.Wait(context.Background(), 30*time.Millisecond)
+	f.Wait(context.Background())
 	if d := time.Since(start); d < 30*time.Millisecond || d > 5*time.Second {
 		t.Fatalf("Wait with a 30 ms limit took %v", d)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	start = time.Now()
-	f.Wait(ctx, time.Minute)
+	f = ingest.NewPacer(time.Minute)
+	_ = f.Begin()
+	f.Wait(ctx)
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Wait after its context ended took %v", d)
 	}
 }
 
-func TestNilCountsNothing(t *testing.T) {
-	var f *receipts.InFlight
+func TestNilPacerCountsNothing(t *testing.T) {
+	var f *ingest.Pacer
 	f.Begin()()
 	if f.Busy() {
-		t.Fatal("nil InFlight is busy")
+		t.Fatal("nil Pacer is busy")
 	}
-	f.Wait(context.Background(), time.Minute)
+	f.Wait(context.Background())
 }
