@@ -54,7 +54,7 @@ func (h *Handlers) page(c echo.Context, title, section string) layout.Page {
 	}
 	v := viewer.From(ctx(c))
 	return layout.Page{Title: title, Section: section, User: p.Name, IsAdmin: p.IsAdmin(), CSRFToken: csrf, Asset: h.deps.Asset,
-		Zone: v.Zone, ZoneLabel: v.ZoneLabel(h.deps.Now()), ZoneFixed: v.FromUser}
+		Zone: v.Zone, ZoneLabel: v.ZoneLabel(h.deps.Now()), ZoneFixed: v.FromUser, Lang: v.Lang}
 }
 
 // flash asks the page to show a toast after an HTMX request. Header values travel as

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/apperr"
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/store"
 	"coexhistory/internal/viewer"
 	"coexhistory/models"
@@ -42,18 +43,22 @@ func (h *Handlers) loadViewer(next echo.HandlerFunc) echo.HandlerFunc {
 		if loc, name, ok := browserZone(c); ok {
 			v.Loc, v.Zone = loc, name
 		}
+		profileLang := ""
 		if p, ok := principal(c); ok && p.UserID > 0 && h.deps.Preferences != nil {
 			prefs, err := h.deps.Preferences.UserPreferences(ctx(c), p.UserID)
 			if err != nil {
 				return apperr.Wrap(apperr.Unavailable, "The database is not answering. Try again in a moment.", err)
 			}
 			c.Set(preferencesKey, prefs)
+			profileLang = prefs.Language
 			if prefs.TimeZone != "" {
 				if loc, err := viewer.LoadZone(prefs.TimeZone); err == nil {
 					v.Loc, v.Zone, v.FromUser = loc, prefs.TimeZone, true
 				}
 			}
 		}
+		v.Lang = i18n.Match(profileLang, c.Request().Header.Get("Accept-Language"))
+		c.Response().Header().Add("Vary", "Accept-Language")
 		r := c.Request()
 		c.SetRequest(r.WithContext(viewer.WithContext(r.Context(), v)))
 		return next(c)
@@ -133,7 +138,7 @@ var allZones = []string{
 func (h *Handlers) profileView(c echo.Context, f pages.SimpleForm) pages.ProfileView {
 	p, _ := principal(c)
 	v := viewer.From(ctx(c))
-	browser := "not reported yet"
+	browser := i18n.T(ctx(c), "profile.zoneUnknown")
 	if _, name, ok := browserZone(c); ok {
 		browser = name
 	}
@@ -143,11 +148,11 @@ func (h *Handlers) profileView(c echo.Context, f pages.SimpleForm) pages.Profile
 
 func (h *Handlers) profilePage(c echo.Context) error {
 	prefs := preferencesOf(c)
-	f := pages.SimpleForm{Values: map[string]string{"time_zone": prefs.TimeZone}}
+	f := pages.SimpleForm{Values: map[string]string{"time_zone": prefs.TimeZone, "language": prefs.Language}}
 	if c.QueryParam("saved") == "1" {
-		f.Message = "Saved."
+		f.Message = i18n.T(ctx(c), "profile.saved")
 	}
-	return render(c, http.StatusOK, pages.Profile(h.page(c, "Profile", "profile"), h.profileView(c, f)))
+	return render(c, http.StatusOK, pages.Profile(h.page(c, i18n.T(ctx(c), "profile.title"), "profile"), h.profileView(c, f)))
 }
 
 // saveProfile stores the profile form; the whole page reloads, since every time on it
@@ -157,17 +162,23 @@ func (h *Handlers) saveProfile(c echo.Context) error {
 	if p.UserID == 0 {
 		return apperr.New(apperr.Forbidden, "Only signed-in staff have a profile.")
 	}
-	zone := strings.TrimSpace(c.FormValue("time_zone"))
+	zone, lang := strings.TrimSpace(c.FormValue("time_zone")), strings.TrimSpace(c.FormValue("language"))
+	errs := map[string]string{}
 	if zone != "" {
 		if _, err := viewer.LoadZone(zone); err != nil {
-			f := pages.SimpleForm{Values: map[string]string{"time_zone": zone},
-				Errors: map[string]string{"time_zone": "Choose a time zone from the list, such as America/Sao_Paulo."}}
-			return render(c, http.StatusUnprocessableEntity, pages.Profile(h.page(c, "Profile", "profile"), h.profileView(c, f)))
+			errs["time_zone"] = i18n.T(ctx(c), "profile.badZone")
 		}
 	}
-	if err := h.deps.Preferences.SetUserDisplay(ctx(c), p.UserID, zone, preferencesOf(c).Language); err != nil {
+	if lang != "" && !i18n.Valid(lang) {
+		errs["language"] = i18n.T(ctx(c), "profile.badLanguage")
+	}
+	if len(errs) > 0 {
+		f := pages.SimpleForm{Values: map[string]string{"time_zone": zone, "language": lang}, Errors: errs}
+		return render(c, http.StatusUnprocessableEntity, pages.Profile(h.page(c, i18n.T(ctx(c), "profile.title"), "profile"), h.profileView(c, f)))
+	}
+	if err := h.deps.Preferences.SetUserDisplay(ctx(c), p.UserID, zone, lang); err != nil {
 		return err
 	}
-	_ = h.deps.Admin.Audit(ctx(c), models.AuditEntry{Actor: p.Name, Action: "profile.update", Target: p.Name, Detail: "time_zone=" + zone, RemoteIP: c.RealIP()})
+	_ = h.deps.Admin.Audit(ctx(c), models.AuditEntry{Actor: p.Name, Action: "profile.update", Target: p.Name, Detail: "time_zone=" + zone + " language=" + lang, RemoteIP: c.RealIP()})
 	return c.Redirect(http.StatusSeeOther, "/profile?saved=1")
 }

@@ -50,6 +50,28 @@ func TestBrowserTimesInSaoPaulo(t *testing.T) {
 	if got := b.Text(`[data-testid="thread-zone"]`); !strings.Contains(got, "America/Sao_Paulo") {
 		t.Fatalf("thread zone %q", got)
 	}
+	// The browser asks for pt-BR: the interface speaks it.
+	if got := browsertest.Get(b, chromedp.Evaluate[string](`document.documentElement.lang`)); got != "pt-BR" {
+		t.Fatalf("page language %q", got)
+	}
+	if got := b.Text(`nav a[href="/conversations"]`); got != "Conversas" {
+		t.Fatalf("nav says %q", got)
+	}
+	if got := b.Text(`[data-testid="thread-messages"]`); got != "9 mensagens" {
+		t.Fatalf("message count %q", got)
+	}
+	b.Run(
+		chromedp.Navigate(app.Server.URL+"/conversations"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="conversation-rows"]`)),
+	)
+	if got := b.Text(`[data-thread-id="` + fmt.Sprint(f.carla.ID) + `"] [data-testid="conversation-preview"]`); got != "Você: mensagem numero 449 sobre encomenda" {
+		t.Fatalf("preview %q", got)
+	}
+	// Relative times in Portuguese (the browser's Intl, by the page's language).
+	rel := b.Text(`[data-thread-id="` + fmt.Sprint(f.ana.ID) + `"] time[data-relative]`)
+	if rel == "" || strings.Contains(rel, "ago") || strings.Contains(rel, "day") {
+		t.Fatalf("relative time %q is not Portuguese", rel)
+	}
 	// Pin Tokyo in the profile: the same message reads 18:55.
 	b.Run(
 		chromedp.Click(chromedp.CSS(`[data-testid="topbar-zone"]`)),
@@ -70,5 +92,16 @@ func TestBrowserTimesInSaoPaulo(t *testing.T) {
 	}
 	if got := b.Text(`[data-testid="topbar-zone"]`); got != "Asia/Tokyo (UTC+09:00)" {
 		t.Fatalf("top bar zone %q", got)
+	}
+	// The profile's language wins over the browser's.
+	b.Run(
+		chromedp.Navigate(app.Server.URL+"/profile"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="profile-form"]`)),
+		chromedp.SetValue(chromedp.CSS(`#f-language`), "en"),
+		chromedp.Click(chromedp.CSS(`[data-testid="profile-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="alert"]`)),
+	)
+	if got := b.Text(`nav a[href="/conversations"]`); got != "Conversations" {
+		t.Fatalf("nav says %q with English chosen", got)
 	}
 }

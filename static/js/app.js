@@ -209,7 +209,8 @@
       return "";
     }
     if (abs < 45) {
-      return seconds <= 0 ? "just now" : "in a few seconds";
+      var root = document.documentElement;
+      return seconds <= 0 ? (root.getAttribute("data-just-now") || "just now") : (root.getAttribute("data-in-seconds") || "in a few seconds");
     }
     for (var i = 0; i < UNITS.length; i++) {
       if (abs >= UNITS[i][1]) {

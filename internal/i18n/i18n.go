@@ -1,0 +1,149 @@
+// Package i18n holds the interface's words in English and Brazilian Portuguese. The
+// catalogues are files (locales/*.json, embedded); templates ask for a message by its id
+// with T, in the language of the request's viewer (see internal/viewer).
+package i18n
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+
+	"coexhistory/internal/viewer"
+)
+
+//go:embed locales/*.json
+var locales embed.FS
+
+// Languages are the interface languages, the default first.
+var Languages = []language.Tag{language.English, language.BrazilianPortuguese}
+
+// Names are the languages as their speakers name them (the profile's choice).
+var Names = map[string]string{"en": "English", "pt-BR": "Português (Brasil)"}
+
+var (
+	bundle     = goi18n.NewBundle(language.English)
+	localizers = map[string]*goi18n.Localizer{}
+	matcher    = language.NewMatcher(Languages)
+)
+
+func init() {
+	bundle.RegisterUnmarshalFunc("json", json.Unmarshal)
+	files, err := fs.Glob(locales, "locales/*.json")
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range files {
+		if _, err := bundle.LoadMessageFileFS(locales, f); err != nil {
+			panic(fmt.Sprintf("i18n: %s: %v", f, err))
+		}
+	}
+	for _, t := range Languages {
+		localizers[t.String()] = goi18n.NewLocalizer(bundle, t.String())
+	}
+}
+
+// Match picks the interface language for a profile choice (may be "") and an
+// Accept-Language header: "en" or "pt-BR".
+func Match(profile, acceptLanguage string) string {
+	if _, ok := localizers[profile]; ok {
+		return profile
+	}
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(tags) == 0 {
+		return "en"
+	}
+	_, i, conf := matcher.Match(tags...)
+	if conf == language.No {
+		return "en"
+	}
+	return Languages[i].String()
+}
+
+// Valid reports whether lang is an interface language ("" is not).
+func Valid(lang string) bool { _, ok := localizers[lang]; return ok }
+
+// T is the message id in the viewer's language; data fills its {{.Placeholders}}. A
+// missing message shows its id, so it is noticed (and TestCatalogues fails first).
+func T(ctx context.Context, id string, data ...map[string]any) string {
+	return Lang(viewer.From(ctx).Lang, id, data...)
+}
+
+// N is the plural message id for count n ("1 message", "2 messages"); {{.Count}} is n
+// with the language's thousands separator.
+func N(ctx context.Context, id string, n int64) string {
+	v := viewer.From(ctx)
+	l := localizer(v.Lang)
+	s, err := l.Localize(&goi18n.LocalizeConfig{MessageID: id, PluralCount: n, TemplateData: map[string]any{"Count": v.Count(n)}})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// Lang is T for an explicit language.
+func Lang(lang, id string, data ...map[string]any) string {
+	cfg := &goi18n.LocalizeConfig{MessageID: id}
+	if len(data) > 0 {
+		cfg.TemplateData = data[0]
+	}
+	s, err := localizer(lang).Localize(cfg)
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+func localizer(lang string) *goi18n.Localizer {
+	if l, ok := localizers[lang]; ok {
+		return l
+	}
+	return localizers["en"]
+}
+
+// Day is a calendar day in words: "Monday, 2 January 2006" or "segunda-feira, 2 de janeiro
+// de 2006".
+func Day(ctx context.Context, t time.Time) string {
+	if !strings.HasPrefix(viewer.From(ctx).Lang, "pt") {
+		return t.Format("Monday, 2 January 2006")
+	}
+	return fmt.Sprintf("%s, %d de %s de %d", ptWeekdays[t.Weekday()], t.Day(), ptMonths[t.Month()-1], t.Year())
+}
+
+var (
+	ptWeekdays = [...]string{"domingo", "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado"}
+	ptMonths   = [...]string{"janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"}
+)
+
+// catalogue reads one locale file as id → message (plural forms joined), for tests.
+func catalogue(lang string) (map[string]string, error) {
+	b, err := locales.ReadFile(path.Join("locales", lang+".json"))
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(raw))
+	for id, v := range raw {
+		switch v := v.(type) {
+		case string:
+			out[id] = v
+		case map[string]any:
+			var parts []string
+			for k, p := range v {
+				parts = append(parts, k+"="+fmt.Sprint(p))
+			}
+			out[id] = strings.Join(parts, ";")
+		}
+	}
+	return out, nil
+}
