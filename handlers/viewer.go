@@ -58,7 +58,6 @@ func (h *Handlers) loadViewer(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		v.Lang = i18n.Match(profileLang, c.Request().Header.Get("Accept-Language"))
-		c.Response().Header().Add("Vary", "Accept-Language")
 		r := c.Request()
 		c.SetRequest(r.WithContext(viewer.WithContext(r.Context(), v)))
 		return next(c)
