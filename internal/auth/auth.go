@@ -189,12 +189,14 @@ func (s *Service) Login(ctx context.Context, email, password, remoteIP string) (
 		}
 	}
 	keys := keysFor(u.ID, norm, remoteIP)
-	ok, err := s.allowed(ctx, keys)
+	ok, first, err := s.allowed(ctx, keys)
 	if err != nil {
 		return "", p, fmt.Errorf("sign-in throttle: %w", err)
 	}
 	if !ok {
-		_ = s.store.Audit(ctx, models.AuditEntry{Actor: clip(email), Action: "login.throttled", Target: clip(norm), RemoteIP: remoteIP})
+		if first {
+			_ = s.store.Audit(ctx, models.AuditEntry{Actor: clip(email), Action: "login.throttled", Target: clip(norm), RemoteIP: remoteIP})
+		}
 		return "", p, ErrTooManyAttempts
 	}
 	hash := u.PasswordHash

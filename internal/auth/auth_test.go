@@ -111,6 +111,16 @@ func TestLookAlikeAddresses(t *testing.T) {
 				t.Fatalf("%q after 5 failures: %v, want throttled", e, err)
 			}
 		}
+		// Hammering the locked account from that address is audited once, and does not lock
+		// the account for other addresses.
+		for i := 0; i < 30; i++ {
+			if _, _, err := svc.Login(ctx, "admin@x.io", "wrong password!", "198.51.100.2"); !errors.Is(err, ErrTooManyAttempts) {
+				t.Fatalf("hammer %d: %v", i, err)
+			}
+		}
+		if es, _ := db.ListAudit(ctx, store.AuditFilter{Action: "login.throttled"}); len(es) != 1 {
+			t.Fatalf("%d login.throttled entries, want 1", len(es))
+		}
 		// Another client still gets in.
 		if _, _, err := svc.Login(ctx, "admin@x.io", pw, "198.51.100.3"); err != nil {
 			t.Fatalf("other client: %v", err)

@@ -58,16 +58,28 @@ func keysFor(userID uint64, normEmail, clientIP string) throttleKeys {
 
 func (k throttleKeys) all() []string { return []string{k.accountClient, k.account, k.client} }
 
-// allowed reports whether none of the keys is over its limit.
-func (s *Service) allowed(ctx context.Context, k throttleKeys) (bool, error) {
+// allowed reports whether none of the keys is at its limit. firstRefusal is true for the
+// first refused attempt of a window: a refusal counts once more on the keys already at
+// their limit (and only those, so hammering a locked account from one address does not
+// lock it for every other address), and only the attempt that finds a key exactly at its
+// limit goes to the audit log, so hammering cannot fill it.
+func (s *Service) allowed(ctx context.Context, k throttleKeys) (ok, firstRefusal bool, err error) {
 	now := s.now()
 	counts, err := s.throttle.ThrottleCounts(ctx, k.all(), now.Add(-s.limits.Window).UnixMilli())
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	return counts[k.accountClient] < s.limits.PerAccountClient &&
-		counts[k.account] < s.limits.PerAccount &&
-		counts[k.client] < s.limits.PerClient, nil
+	var over []string
+	for key, limit := range map[string]int{k.accountClient: s.limits.PerAccountClient, k.account: s.limits.PerAccount, k.client: s.limits.PerClient} {
+		if counts[key] >= limit {
+			over = append(over, key)
+			firstRefusal = firstRefusal || counts[key] == limit
+		}
+	}
+	if len(over) == 0 {
+		return true, false, nil
+	}
+	return false, firstRefusal, s.throttle.AddThrottleFailure(ctx, over, now.UnixMilli(), now.Add(-s.limits.Window).UnixMilli())
 }
 
 func (s *Service) failed(ctx context.Context, k throttleKeys) error {

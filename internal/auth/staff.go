@@ -214,7 +214,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return err
 	}
 	keys := keysFor(u.ID, u.EmailNorm, remoteIP)
-	ok, err := s.allowed(ctx, keys)
+	ok, _, err := s.allowed(ctx, keys)
 	if err != nil {
 		return fmt.Errorf("sign-in throttle: %w", err)
 	}
