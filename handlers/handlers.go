@@ -132,7 +132,10 @@ type Deps struct {
 }
 
 // Handlers holds the dependencies of every handler.
-type Handlers struct{ deps Deps }
+type Handlers struct {
+	deps  Deps
+	ready readyLog // readiness, logged once per change
+}
 
 // New returns the handlers.
 func New(d Deps) *Handlers {

@@ -106,19 +106,18 @@ const readyWriteTimeout = 3 * time.Second
 
 func (h *Handlers) readyz(c echo.Context) error {
 	if err := h.deps.Health.Ping(ctx(c)); err != nil {
-		h.deps.Logger.Warn("readiness: database unreachable", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+		return h.notReady(c, "database unreachable", err)
 	}
 	if err := h.deps.Health.CheckSchema(ctx(c)); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database schema outdated"})
+		return h.notReady(c, schemaReason(err), err)
 	}
 	// Ready means webhooks can be stored: a read-only server, missing grants or a full disk
 	// fail here, not on Meta's next delivery.
 	wctx, cancel := context.WithTimeout(ctx(c), readyWriteTimeout)
 	defer cancel()
 	if err := h.deps.Health.CheckWrite(wctx, h.deps.Instance); err != nil {
-		h.deps.Logger.Warn("readiness: database cannot take a write", "err", err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database cannot take a write"})
+		return h.notReady(c, "database cannot take a write", err)
 	}
+	h.isReady()
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -152,6 +152,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout io.Writer, 
 		return err
 	}
 	defer db.Close()
+	db.SetLogger(logger.With("component", "store"))
 	if err := db.CheckSchema(ctx); err != nil {
 		return err
 	}

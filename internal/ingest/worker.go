@@ -191,14 +191,15 @@ func (w *Worker) heartbeat(ctx context.Context) (stop func()) {
 		defer close(done)
 		tick := time.NewTicker(w.opts.Heartbeat)
 		defer tick.Stop()
+		var renewOutage outage
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
-			if _, err := w.store.RenewInbox(ctx, w.opts.Owner, w.opts.Lease); err != nil && ctx.Err() == nil {
-				w.log.Warn("renew inbox leases", "err", err)
+			if _, err := w.store.RenewInbox(ctx, w.opts.Owner, w.opts.Lease); ctx.Err() == nil {
+				renewOutage.report(w.log, "renew inbox leases", err)
 			}
 		}
 	}()
@@ -236,6 +237,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var lastRelease time.Time
+	var claimOutage outage
 	for {
 		// Wait for at least one free slot, then claim as many rows as there are free slots.
 		select {
@@ -255,8 +257,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 		}
 		items, err := w.store.ClaimInbox(ctx, w.opts.Owner, w.opts.Lease, free)
-		if err != nil && ctx.Err() == nil {
-			w.log.Warn("claim inbox rows", "err", err)
+		if ctx.Err() == nil {
+			claimOutage.report(w.log, "claim inbox rows", err)
 		}
 		for range free - len(items) {
 			<-slots

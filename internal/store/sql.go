@@ -4,12 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math/rand/v2"
 	"strings"
-	"time"
 	"unicode/utf8"
 
-	gomysql "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 )
 
@@ -42,39 +39,30 @@ func (db *DB) keysPerStatement() int {
 }
 
 // applyTx runs fn in one transaction for applying webhooks: READ COMMITTED on MySQL, so
-// reads after a lock see the latest committed rows; retried on deadlocks and lock waits.
+// reads after a lock see the latest committed rows; retried with a jittered back-off on
+// deadlocks, Galera certification conflicts, lock waits, a node out of the primary
+// component and lost connections (retry.go).
 func (db *DB) applyTx(ctx context.Context, fn func(tx *DB) error) error {
 	var opts []*sql.TxOptions
 	if db.dialect == MySQL {
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	}
-	const attempts = 6
-	var err error
-	for attempt := range attempts {
-		err = db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-			return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace})
+	err := db.retry.do(ctx, "apply transaction", retryableTx, func() error {
+		return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+			return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace, retry: db.retry, failover: db.failover})
 		}, opts...)
-		if err == nil || !retryableTx(err) || attempt == attempts-1 {
-			break
-		}
-		wait := time.Duration(5<<attempt)*time.Millisecond + time.Duration(rand.Int64N(int64(5*time.Millisecond)))
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(wait):
-		}
-	}
+	})
 	return translate(err)
 }
 
-// retryableTx reports whether a transaction failed only because of a concurrent one.
+// retryableTx reports whether a transaction failed only because of a concurrent one or a
+// passing condition of the server (Transient), or SQLite's writer lock.
 func retryableTx(err error) bool {
-	var me *gomysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1213 || me.Number == 1205 // deadlock, lock wait timeout
-	}
-	if errors.Is(err, errConcurrentInsert) {
+	if Transient(err) || errors.Is(err, errConcurrentInsert) {
 		return true
+	}
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")

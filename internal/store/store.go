@@ -27,10 +27,12 @@ const (
 
 // DB is an open database. It is safe for concurrent use.
 type DB struct {
-	gorm    *gorm.DB
-	dialect string
-	now     func() time.Time
-	pace    func(context.Context) // between the statements of a message write (an Ingester); nil: none
+	gorm     *gorm.DB
+	dialect  string
+	now      func() time.Time
+	pace     func(context.Context) // between the statements of a message write (an Ingester); nil: none
+	retry    *retrier              // retries of transient errors, shared by the DB's copies
+	failover *failover             // several MySQL hosts: which one new connections go to; else nil
 }
 
 // Options tune Open. The zero value is fine.
@@ -40,6 +42,9 @@ type Options struct {
 }
 
 // Open connects to url: "mysql://user:pass@host:port/db?param=v" or "sqlite:path/to/file.db".
+// A MySQL URL may name several servers, "mysql://user:pass@h1:3306,h2:3306,h3:3306/db" (the
+// nodes of a Galera cluster): new connections go to the first that answers and is ready, and
+// move to the next when it stops answering (failover.go).
 func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	dialect, dsn, err := ParseURL(rawURL)
 	if err != nil {
@@ -57,9 +62,18 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		TranslateError:         false,
 	}
 	var gdb *gorm.DB
+	retry := newRetrier()
+	var fo *failover
 	switch dialect {
 	case MySQL:
-		gdb, err = gorm.Open(mysql.New(mysql.Config{DSN: dsn}), cfg)
+		var pool *sql.DB
+		if pool, fo, err = openMySQLPool(dsn); err == nil {
+			gdb, err = gorm.Open(mysql.New(mysql.Config{DSN: dsn, Conn: &retryPool{db: pool, retry: retry}}), cfg)
+			if err != nil {
+				_ = pool.Close()
+				fo.stop()
+			}
+		}
 	case SQLite:
 		gdb, err = gorm.Open(sqlite.Open(dsn), cfg)
 	}
@@ -86,9 +100,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
+		fo.stop()
 		return nil, fmt.Errorf("reach %s database: %w", dialect, err)
 	}
-	return &DB{gorm: gdb, dialect: dialect, now: now}, nil
+	return &DB{gorm: gdb, dialect: dialect, now: now, retry: retry, failover: fo}, nil
 }
 
 // ParseURL turns a COEX_DATABASE_URL into a dialect and a driver DSN.
@@ -106,6 +121,7 @@ func ParseURL(rawURL string) (dialect, dsn string, err error) {
 		}
 		return SQLite, "file:" + path + "?" + q, nil
 	case strings.HasPrefix(rawURL, "mysql://"):
+		rawURL, hosts := splitHosts(rawURL)
 		u, err := url.Parse(rawURL)
 		if err != nil {
 			return "", "", fmt.Errorf("mysql URL: %w", err)
@@ -124,6 +140,9 @@ func ParseURL(rawURL string) (dialect, dsn string, err error) {
 		c.Addr = u.Host
 		if !strings.Contains(u.Host, ":") {
 			c.Addr = u.Host + ":3306"
+		}
+		if len(hosts) > 1 {
+			c.Addr = joinHosts(hosts) // several nodes: Open fails over between them (failover.go)
 		}
 		c.DBName = dbName
 		c.ParseTime = true
@@ -162,7 +181,10 @@ func (db *DB) SQL() *sql.DB {
 }
 
 // Close releases the connections.
-func (db *DB) Close() error { return db.SQL().Close() }
+func (db *DB) Close() error {
+	db.failover.stop()
+	return db.SQL().Close()
+}
 
 // Ping checks the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.SQL().PingContext(ctx) }
@@ -173,7 +195,7 @@ func (db *DB) Now() time.Time { return db.now() }
 // Tx runs fn in one transaction; fn's DB uses that transaction.
 func (db *DB) Tx(ctx context.Context, fn func(tx *DB) error) error {
 	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace})
+		return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace, retry: db.retry, failover: db.failover})
 	})
 }
 
