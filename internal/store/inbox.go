@@ -136,15 +136,20 @@ const claimableWhere = "(state = ? OR (state = ? AND lease_until_ms < ?))"
 // takes no gap locks, so the receiver's inserts never wait for (or deadlock with) a claim.
 func (db *DB) claimSkipLocked(ctx context.Context, owner string, nowMs, until int64, limit int) ([]uint64, error) {
 	var ids []uint64
-	err := db.q(ctx).Transaction(func(tx *gorm.DB) error {
-		err := tx.Raw("SELECT id FROM webhook_inbox WHERE "+claimableWhere+" ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
-			models.InboxPending, models.InboxProcessing, nowMs, limit).Scan(&ids).Error
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		return tx.Exec("UPDATE webhook_inbox SET state = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN ?",
-			models.InboxProcessing, owner, until, ids).Error
-	}, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	// Retried as a whole: on a Galera cluster SKIP LOCKED does not see another node's locks,
+	// and two nodes claiming the same rows conflict at commit (1213).
+	err := db.retry.do(ctx, "claim inbox", nil, func() error {
+		ids = nil
+		return db.q(ctx).Transaction(func(tx *gorm.DB) error {
+			err := tx.Raw("SELECT id FROM webhook_inbox WHERE "+claimableWhere+" ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+				models.InboxPending, models.InboxProcessing, nowMs, limit).Scan(&ids).Error
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			return tx.Exec("UPDATE webhook_inbox SET state = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN ?",
+				models.InboxProcessing, owner, until, ids).Error
+		}, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	})
 	return ids, translate(err)
 }
 

@@ -110,15 +110,18 @@ func (db *DB) ClaimMediaJobs(ctx context.Context, owner string, lease time.Durat
 	var ids []uint64
 	var err error
 	if db.dialect == MySQL {
-		err = db.q(ctx).Transaction(func(tx *gorm.DB) error {
-			err := tx.Raw("SELECT id FROM media_jobs WHERE "+where+" ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
-				append(whereArgs, limit)...).Scan(&ids).Error
-			if err != nil || len(ids) == 0 {
-				return err
-			}
-			return tx.Exec("UPDATE media_jobs SET state = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN ?",
-				models.MediaProcessing, owner, until, ids).Error
-		}, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+		err = db.retry.do(ctx, "claim media jobs", nil, func() error { // retried as a whole, like ClaimInbox
+			ids = nil
+			return db.q(ctx).Transaction(func(tx *gorm.DB) error {
+				err := tx.Raw("SELECT id FROM media_jobs WHERE "+where+" ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+					append(whereArgs, limit)...).Scan(&ids).Error
+				if err != nil || len(ids) == 0 {
+					return err
+				}
+				return tx.Exec("UPDATE media_jobs SET state = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1 WHERE id IN ?",
+					models.MediaProcessing, owner, until, ids).Error
+			}, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+		})
 	} else {
 		args := append([]any{models.MediaProcessing, owner, until}, whereArgs...)
 		err = db.q(ctx).Raw("UPDATE media_jobs SET state = ?, lease_owner = ?, lease_until_ms = ?, attempts = attempts + 1 "+
@@ -312,6 +315,7 @@ func (db *DB) MediaStats(ctx context.Context, phoneNumberID string) (MediaStats,
 func (db *DB) PurgeMedia(ctx context.Context, before time.Time, limit int) (orphans []string, purged int, err error) {
 	limit = max(limit, 1)
 	err = db.Tx(ctx, func(tx *DB) error {
+		orphans, purged = nil, 0 // a retried transaction starts again
 		var jobs []struct {
 			ID     uint64
 			SHA256 string

@@ -192,10 +192,15 @@ func (db *DB) Ping(ctx context.Context) error { return db.SQL().PingContext(ctx)
 // Now is the store's clock (UTC).
 func (db *DB) Now() time.Time { return db.now() }
 
-// Tx runs fn in one transaction; fn's DB uses that transaction.
+// Tx runs fn in one transaction; fn's DB uses that transaction. A transaction that fails
+// with a transient error (a deadlock, a Galera certification conflict, a lost connection;
+// retry.go) is rolled back and run again, so fn must only work on the database and set its
+// results afresh on every run.
 func (db *DB) Tx(ctx context.Context, fn func(tx *DB) error) error {
-	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
-		return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace, retry: db.retry, failover: db.failover})
+	return db.retry.do(ctx, "transaction", nil, func() error {
+		return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+			return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace, retry: db.retry, failover: db.failover})
+		})
 	})
 }
 
