@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"time"
 
@@ -42,6 +43,8 @@ Every command takes --help. Configuration comes from the environment:
   COEX_EVENTS_CACHE_TTL  how long delivery events fetched from Meta are reused (default 60s)
   COEX_WORKERS           ingest workers per instance (default 2)
   COEX_INSTANCE_ID       stable name of this instance; after a crash it takes back its inbox claims at once (default the hostname)
+  COEX_METRICS_TOKEN     bearer token of GET /metrics (unset: no /metrics on the main listener)
+  COEX_METRICS_ADDR      separate listen address serving only /metrics (e.g. 127.0.0.1:9464)
   COEX_INBOX_RETENTION   how long bodies of applied webhooks are kept (default 720h)
   COEX_WEBHOOK_MEMORY_MB MiB of webhook bodies read at once; past it webhooks get a quick 503 (default 32)
   COEX_TRUSTED_PROXIES   CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (default none)
@@ -189,6 +192,18 @@ func serve(ctx context.Context, cfg config.Config, db *store.DB, ln net.Listener
 		}
 	}
 	srv := server.NewHTTPServer(server.New(svc))
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on COEX_METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", svc.MetricsHandler())
+		msrv := server.NewHTTPServer(mux)
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		logger.Info("metrics listening", "addr", mln.Addr().String(), "token", cfg.MetricsToken != "")
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workersDone := svc.StartWorkers(workCtx)
 	errc := make(chan error, 1)

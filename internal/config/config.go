@@ -32,6 +32,8 @@ type Config struct {
 	Workers             int              // COEX_WORKERS, default 2
 	WebhookMemory       int64            // COEX_WEBHOOK_MEMORY_MB in bytes: webhook bodies read at once, default 32 MiB
 	InboxRetention      time.Duration    // COEX_INBOX_RETENTION: bodies of applied webhooks are kept this long, default 30 days (720h)
+	MetricsToken        string           // COEX_METRICS_TOKEN: bearer token of /metrics; unset, the main listener has no /metrics
+	MetricsAddr         string           // COEX_METRICS_ADDR: a separate listener serving only /metrics
 	Media               MediaConfig      // COEX_MEDIA_*
 	InstanceID          string           // COEX_INSTANCE_ID: stable name of this instance (its inbox claims); default the hostname
 	TrustedProxies      *proxies.Trusted // COEX_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For/-Proto are believed
@@ -61,6 +63,11 @@ func Load(getenv func(string) string, requireSecrets bool) (Config, error) {
 	}
 	c.PositusWebhookToken = getenv("COEX_POSITUS_WEBHOOK_TOKEN")
 	c.InstanceID = getenv("COEX_INSTANCE_ID")
+	c.MetricsToken = getenv("COEX_METRICS_TOKEN")
+	c.MetricsAddr = getenv("COEX_METRICS_ADDR")
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return c, &Error{"COEX_METRICS_TOKEN", "must be at least 16 random characters (or unset)"}
+	}
 	if _, _, err := store.ParseURL(c.DatabaseURL); err != nil {
 		return c, &Error{"COEX_DATABASE_URL", err.Error()}
 	}

@@ -70,9 +70,25 @@ type Options struct {
 	// and one received on the Positus route naming a number registered with another
 	// provider is refused (state refused). The server sets it; off, every body is applied.
 	RequireRegistered bool
+	Observer          Observer      // told what the worker did (the metrics); optional
 	MaxAttempts       int           // tries before a row that keeps failing to apply is marked failed; default 5
 	RetryDelay        time.Duration // wait before retrying a row that failed to apply, times its attempts; default 5 s
 	Now               func() time.Time
+}
+
+// Observer is told what a worker did; nil fields are skipped.
+type Observer struct {
+	// Row: a row finished with outcome done, failed, retried, unknown_number or refused;
+	// fields is the comma-separated list of its webhook fields ("" when not parsed).
+	Row func(fields, outcome string, messages int64, took time.Duration)
+	// Chunk: one history chunk applied (its transaction).
+	Chunk func(took time.Duration)
+}
+
+func (w *Worker) observeRow(fields, outcome string, messages int64, start time.Time) {
+	if w.opts.Observer.Row != nil {
+		w.opts.Observer.Row(fields, outcome, messages, w.opts.Now().Sub(start))
+	}
 }
 
 // Stats are the worker's counters since it started.
@@ -371,6 +387,7 @@ func (w *Worker) process(ctx context.Context, it models.InboxItem) {
 	}
 	w.processed.Add(1)
 	w.messages.Add(out.messages)
+	w.observeRow(out.fields(), models.InboxDone, out.messages, start)
 	log.Debug("inbox row applied", "fields", out.fields(), "chunks", out.chunks, "messages", out.messages, "took", w.opts.Now().Sub(start))
 }
 
@@ -410,6 +427,7 @@ func (w *Worker) setAside(ctx context.Context, it models.InboxItem, batch *coex.
 			log.Warn("keep inbox row for an unknown number", "err", err)
 		} else {
 			w.unknown.Add(1)
+			w.observeRow(fieldOf[pnid], models.InboxUnknownNumber, 0, w.opts.Now())
 			log.Info("inbox row kept for an unknown number", "phone_number_id", pnid)
 		}
 		return true
@@ -425,6 +443,7 @@ func (w *Worker) setAside(ctx context.Context, it models.InboxItem, batch *coex.
 				log.Warn("refuse inbox row", "err", err)
 			} else {
 				w.refused.Add(1)
+				w.observeRow(fieldOf[pnid], models.InboxRefused, 0, w.opts.Now())
 				log.Warn("positus webhook refused for a number of another provider", "phone_number_id", pnid, "provider", p)
 			}
 			return true
@@ -452,6 +471,7 @@ func (w *Worker) fail(ctx context.Context, it models.InboxItem, log *slog.Logger
 		return
 	}
 	w.failed.Add(1)
+	w.observeRow("", models.InboxFailed, 0, w.opts.Now())
 }
 
 // retry hands a row back after an apply error (the database was unreachable, busy, or the
@@ -480,6 +500,7 @@ func (w *Worker) retry(ctx context.Context, it models.InboxItem, log *slog.Logge
 		return
 	}
 	w.retried.Add(1)
+	w.observeRow("", "retried", 0, w.opts.Now())
 }
 
 // outcomeContext lets the outcome of a row be recorded even while the worker stops.
@@ -603,11 +624,15 @@ func (w *Worker) applyChange(ctx context.Context, inboxID uint64, ch coex.Change
 	}
 
 	for _, c := range ch.Chunks {
+		chunkStart := w.opts.Now()
 		res, err := w.store.ApplyChunk(ctx, store.ChunkInput{
 			PhoneNumberID: pnid, InboxID: inboxID, Chunk: c,
 		})
 		if err != nil {
 			return err
+		}
+		if w.opts.Observer.Chunk != nil {
+			w.opts.Observer.Chunk(w.opts.Now().Sub(chunkStart))
 		}
 		out.chunks++
 		out.count(res.ApplyResult)

@@ -21,6 +21,7 @@ import (
 	"coexhistory/internal/events"
 	"coexhistory/internal/ingest"
 	"coexhistory/internal/media"
+	"coexhistory/internal/metrics"
 	"coexhistory/internal/provider"
 	"coexhistory/internal/proxies"
 	"coexhistory/internal/registry"
@@ -57,6 +58,8 @@ type Services struct {
 	Now            func() time.Time
 	MediaStorage   *media.Storage // customer media files, by SHA-256 (COEX_MEDIA_URL)
 	Media          *media.Worker  // downloads media before the provider's copy expires
+	// Metrics are this instance's Prometheus metrics, on their own registry.
+	Metrics *metrics.Metrics
 }
 
 // maxIngestYield bounds each wait of ingest for webhooks being received, so that a steady
@@ -88,11 +91,14 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 	if cfg.WebhookMemory > 0 {
 		s.WebhookBudget = webhook.NewBudget(cfg.WebhookMemory)
 	}
+	s.Metrics = metrics.New(db.SQL(), s.metricsSnapshot)
+	s.OnPurged = s.Metrics.Purged
 	s.Events = events.New(events.Config{
 		Store:  db,
 		Tokens: s.Registry,
 		Meta: provider.NewMeta(provider.MetaConfig{
-			BaseURL: cfg.GraphBaseURL, Version: cfg.GraphAPIVersion, Retry: events.InteractiveRetry(), Logger: logger,
+			BaseURL: cfg.GraphBaseURL, Version: cfg.GraphAPIVersion, HTTP: s.providerHTTP(models.ProviderMeta),
+			Retry: s.countRetries(models.ProviderMeta, events.InteractiveRetry()), Logger: logger,
 		}),
 		APIVersion: cfg.GraphAPIVersion,
 		CacheTTL:   cfg.EventsCacheTTL,
@@ -105,6 +111,7 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 	s.Pacer = ingest.NewPacer(maxIngestYield)
 	s.Ingest = ingest.New(store.NewIngester(db, s.Pacer.Wait), logger, ingest.Options{
 		Concurrency: cfg.Workers, Instance: cfg.InstanceID, RequireRegistered: true, Yield: s.Pacer.Wait, Now: now,
+		Observer: ingest.Observer{Row: s.Metrics.Row, Chunk: s.Metrics.Chunk},
 	})
 	// A number just registered gets the webhooks kept for it applied now.
 	s.Registry.OnSaved(func(ctx context.Context, pnid string) {
@@ -123,9 +130,13 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 		Tokens: s.Registry,
 		Providers: map[string]provider.SyncRequester{
 			models.ProviderMeta: provider.NewMeta(provider.MetaConfig{
-				BaseURL: cfg.GraphBaseURL, Version: cfg.GraphAPIVersion, Retry: syncRetry(), Logger: logger,
+				BaseURL: cfg.GraphBaseURL, Version: cfg.GraphAPIVersion, HTTP: s.providerHTTP(models.ProviderMeta),
+				Retry: s.countRetries(models.ProviderMeta, syncRetry()), Logger: logger,
 			}),
-			models.ProviderPositus: provider.NewPositus(provider.PositusConfig{BaseURL: cfg.PositusBaseURL, Retry: syncRetry(), Logger: logger}),
+			models.ProviderPositus: provider.NewPositus(provider.PositusConfig{
+				BaseURL: cfg.PositusBaseURL, HTTP: s.providerHTTP(models.ProviderPositus),
+				Retry: s.countRetries(models.ProviderPositus, syncRetry()), Logger: logger,
+			}),
 		},
 		Timeout: cfg.SyncTimeout,
 		Now:     now,
@@ -145,19 +156,20 @@ func New(s *Services) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	h := handlers.New(handlers.Deps{
-		Logger:     s.Logger,
-		Auth:       s.Auth,
-		Numbers:    s.Registry,
-		Overview:   s.DB,
-		Admin:      s.DB,
-		Health:     s.DB,
-		Inbox:      s.DB,
-		InboxAdmin: s.DB,
-		WakeIngest: s.Ingest.Notify,
-		Media:      mediaService{s.DB, s.MediaStorage},
-		WakeMedia:  s.Media.Notify,
-		InFlight:   s.Pacer,
-		Instance:   s.Ingest.Instance(),
+		Logger:         s.Logger,
+		Auth:           s.Auth,
+		Numbers:        s.Registry,
+		Overview:       s.DB,
+		Admin:          s.DB,
+		Health:         s.DB,
+		Inbox:          s.DB,
+		InboxAdmin:     s.DB,
+		WakeIngest:     s.Ingest.Notify,
+		Media:          mediaService{s.DB, s.MediaStorage},
+		WakeMedia:      s.Media.Notify,
+		InFlight:       s.Pacer,
+		Instance:       s.Ingest.Instance(),
+		ObserveWebhook: s.Metrics.Webhook,
 		Webhooks: handlers.WebhookConfig{
 			AppSecret:    []byte(s.Config.AppSecret),
 			VerifyToken:  s.Config.VerifyToken,
@@ -186,6 +198,7 @@ func New(s *Services) http.Handler {
 	// trusted proxy says it is.
 	e.IPExtractor = s.Config.TrustedProxies.ClientIP
 
+	e.Use(s.Metrics.Middleware)
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(s.Logger))
 	e.Use(middleware.Recover())
@@ -196,9 +209,18 @@ func New(s *Services) http.Handler {
 		Skipper: func(c echo.Context) bool { return len(c.Path()) > 10 && c.Path()[:10] == "/webhooks/" },
 	}))
 	e.GET("/static/*", echo.WrapHandler(s.Assets))
+	// /metrics on this listener only behind its bearer token, and only when no separate
+	// metrics address is set (see MetricsHandler and docs/metrics.md).
+	if s.Config.MetricsToken != "" && s.Config.MetricsAddr == "" {
+		e.GET("/metrics", echo.WrapHandler(s.MetricsHandler()))
+	}
 	h.Register(e)
 	return e
 }
+
+// MetricsHandler serves /metrics: behind COEX_METRICS_TOKEN as a bearer token when it is
+// set (on COEX_METRICS_ADDR it may be unset, that listener being private).
+func (s *Services) MetricsHandler() http.Handler { return s.Metrics.Handler(s.Config.MetricsToken) }
 
 func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{

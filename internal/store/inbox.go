@@ -428,3 +428,36 @@ func (db *DB) PurgeInboxBodies(ctx context.Context, cutoff time.Time, batch int)
 	}
 	return res.RowsAffected, nil
 }
+
+// InboxHealth is what the metrics read of the inbox at scrape time.
+type InboxHealth struct {
+	Counts        map[string]int // rows by state
+	OldestPending time.Time      // received_at of the oldest pending or processing row; zero for none
+}
+
+// InboxHealth reads the inbox figures of the metrics: the counts by state and the oldest
+// row not applied yet (a range of the state index).
+func (db *DB) InboxHealth(ctx context.Context) (InboxHealth, error) {
+	var h InboxHealth
+	var err error
+	if h.Counts, err = db.InboxCounts(ctx); err != nil {
+		return h, err
+	}
+	// The oldest row by id (ids follow arrival), found on the state index, then its time.
+	var first struct {
+		ID *uint64 `gorm:"column:first"`
+	}
+	if err := db.q(ctx).Model(&models.InboxItem{}).Select("MIN(id) AS first").
+		Where("state IN ?", []string{models.InboxPending, models.InboxProcessing}).Scan(&first).Error; err != nil {
+		return h, fmt.Errorf("inbox health: %w", translate(err))
+	}
+	if first.ID != nil {
+		var it models.InboxItem
+		if err := db.q(ctx).Select("id", "received_at").Where("id = ?", *first.ID).Take(&it).Error; err == nil {
+			h.OldestPending = it.ReceivedAt
+		} else if !errors.Is(translate(err), ErrNotFound) {
+			return h, fmt.Errorf("inbox health: %w", translate(err))
+		}
+	}
+	return h, nil
+}
