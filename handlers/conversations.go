@@ -21,6 +21,7 @@ import (
 // Conversations reads the previews of the conversations list.
 type Conversations interface {
 	LastMessages(ctx context.Context, threadIDs []uint64) (map[uint64]store.LastMessage, error)
+	FirstMessageFrom(ctx context.Context, threadID uint64, ts int64) (string, error)
 }
 
 // conversationsPageSize is how many conversations one page lists.

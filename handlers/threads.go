@@ -127,6 +127,18 @@ func (h *Handlers) threadPage(c echo.Context) error {
 		return err
 	}
 	at, before, after := c.QueryParam("at"), c.QueryParam("before"), c.QueryParam("after")
+	if day := c.QueryParam("date"); day != "" && at == "" && before == "" && after == "" {
+		// Jump to a date (in the reader's zone): open its first message, highlighted.
+		d, err := time.ParseInLocation(time.DateOnly, day, viewer.From(ctx(c)).Loc)
+		if err != nil {
+			return apperr.New(apperr.Invalid, "Choose a date such as 2025-10-10.")
+		}
+		wamid, err := h.deps.Conversations.FirstMessageFrom(ctx(c), t.ID, d.Unix())
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		at = wamid
+	}
 	req := store.MessagePage{Limit: threadPageSize}
 	switch {
 	case before != "":
@@ -173,7 +185,7 @@ func (h *Handlers) threadPage(c echo.Context) error {
 		ID: t.ID, ContactName: t.ContactName, ContactWAID: t.ContactWAID, PhoneNumberID: t.PhoneNumberID,
 		NumberLabel: numberLabel(idx, t.PhoneNumberID), MessageCount: t.MessageCount,
 		FirstMessage: time.Unix(t.FirstMessageAt, 0).UTC(), LastMessage: time.Unix(t.LastMessageAt, 0).UTC(),
-		CanExport: p.IsAdmin(), Notice: notice, Chat: chat,
+		CanExport: p.IsAdmin(), Notice: notice, Chat: chat, JumpDate: c.QueryParam("date"),
 	}
 	if n, ok := idx[t.PhoneNumberID]; ok {
 		v.NumberID = n.ID

@@ -84,3 +84,45 @@ func TestTimesInTheReadersZone(t *testing.T) {
 		})
 	}
 }
+
+// TestJumpToDate: a date (in the reader's zone) opens the thread at that day's first
+// message, highlighted, in one request; past the end, at the last message.
+func TestJumpToDate(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			app, f := convApp(t, dialect)
+			agent := app.Login(apptest.AgentEmail)
+			for _, c := range []struct {
+				date, zone, want string
+			}{
+				{"2025-10-12", "", "wamid.carla288"},                  // 1760227200 = 2025-10-12 00:00 UTC
+				{"2025-10-12", "America/Sao_Paulo", "wamid.carla306"}, // 03:00 UTC
+				{"2030-01-01", "", "wamid.carla449"},
+				{"2020-01-01", "", "wamid.carla000"},
+			} {
+				h := http.Header{}
+				if c.zone != "" {
+					h.Set("X-Timezone", c.zone)
+				}
+				res, body := agent.Get(fmt.Sprintf("/threads/%d?date=%s", f.carla.ID, c.date), h)
+				if res.StatusCode != http.StatusOK {
+					t.Fatalf("date %s = %d", c.date, res.StatusCode)
+				}
+				d := convDoc(t, body)
+				if got := d.Find(`#hit`).AttrOr("data-wamid", ""); got != c.want {
+					t.Errorf("date %s (%s) opens %q, want %q", c.date, c.zone, got, c.want)
+				}
+				if got := d.Find(`#f-date`).AttrOr("value", ""); got != c.date {
+					t.Errorf("date box %q", got)
+				}
+			}
+			if res, _ := agent.Get(fmt.Sprintf("/threads/%d?date=yesterday", f.carla.ID), nil); res.StatusCode != http.StatusUnprocessableEntity {
+				t.Errorf("bad date = %d", res.StatusCode)
+			}
+			_, body := agent.Get(fmt.Sprintf("/threads/%d", f.carla.ID), nil)
+			if href := convDoc(t, body).Find(`[data-testid=jump-latest]`).AttrOr("href", ""); href != fmt.Sprintf("/threads/%d#thread-end", f.carla.ID) {
+				t.Errorf("jump to latest %q", href)
+			}
+		})
+	}
+}

@@ -52,3 +52,24 @@ func (db *DB) LastMessages(ctx context.Context, threadIDs []uint64) (map[uint64]
 func MessageCursor(ts int64, wamid string) string {
 	return encodeCursor(strconv.FormatInt(ts, 10) + "." + wamid)
 }
+
+// FirstMessageFrom returns the wamid of a thread's first message at or after ts (unix
+// seconds), else its last message before ts; ErrNotFound when the thread has none. It is
+// one step down ix_messages_thread_order, so a jump to a date costs one more query, not a
+// walk through the thread.
+func (db *DB) FirstMessageFrom(ctx context.Context, threadID uint64, ts int64) (string, error) {
+	var wamids []string
+	err := db.q(ctx).Table("messages").Select("wamid").Where("thread_id = ? AND ts >= ? AND type <> ?", threadID, ts, reactionType).
+		Order("ts, wamid").Limit(1).Pluck("wamid", &wamids).Error
+	if err == nil && len(wamids) == 0 {
+		err = db.q(ctx).Table("messages").Select("wamid").Where("thread_id = ? AND ts < ? AND type <> ?", threadID, ts, reactionType).
+			Order("ts DESC, wamid DESC").Limit(1).Pluck("wamid", &wamids).Error
+	}
+	if err != nil {
+		return "", fmt.Errorf("message from a date: %w", translate(err))
+	}
+	if len(wamids) == 0 {
+		return "", ErrNotFound
+	}
+	return wamids[0], nil
+}
