@@ -11,7 +11,7 @@
 #   COEX_TEST_ALLOW_NO_MYSQL=1                              run without MySQL (MySQL-only
 #                                                           and browser tests are skipped)
 # Other knobs: TEST_ARGS (extra `go test` flags, e.g. "-run Search -v"), TEST_PKGS (default
-# ./...), COEX_TEST_ARTIFACTS (screenshots of failed browser tests), COEX_TEST_KEEP_DB=1
+# ./...; the whole suite also runs scripts/galera-test.sh unless COEX_TEST_SKIP_GALERA=1), COEX_TEST_ARTIFACTS (screenshots of failed browser tests), COEX_TEST_KEEP_DB=1
 # (leave the private server's directory for inspection).
 set -euo pipefail
 
@@ -355,6 +355,15 @@ main() {
 	step "go vet" go vet ./...
 	step "go test" go test -count=1 -timeout 12m ${extra[@]+"${extra[@]}"} "${pkgs[@]}"
 	step "benchmark smoke" go test -count=1 -run '^$' -bench . -benchtime 1x -timeout 5m "${pkgs[@]}"
+	# The whole suite also runs a 3-node Galera cluster with a node killed mid-sync (about a
+	# minute; docs/galera.md). COEX_TEST_SKIP_GALERA=1 leaves it out.
+	if [[ -z ${TEST_PKGS:-} && -z ${TEST_ARGS:-} && ${COEX_TEST_SKIP_GALERA:-0} != 1 ]]; then
+		if [[ -e /usr/lib/galera/libgalera_smm.so ]] || can_apt; then
+			step "galera cluster" bash scripts/galera-test.sh
+		else
+			warn "Galera cluster test skipped: galera-4 is not installed and cannot be (docs/galera.md)"
+		fi
+	fi
 	log "All checks passed."
 }
 

@@ -80,7 +80,7 @@ func cmdBenchIngest(ctx context.Context, args []string, getenv env, stdout io.Wr
 	fs.Int64Var(&o.Seed, "seed", 1, "generator seed")
 	fs.BoolVar(&o.Keep, "keep", false, "leave the run's messages, threads and inbox rows in the database")
 	fs.StringVar(&o.SpoolDir, "spool-dir", "", "directory for the generated bodies (default the system's temporary directory)")
-	url := fs.String("url", "", "base URL of a running server to post to instead of starting one, e.g. http://127.0.0.1:8080")
+	url := fs.String("url", "", "base URL of a running server to post to instead of starting one, e.g. http://127.0.0.1:8080; several separated by commas share the bodies (retries go to the next)")
 	appSecret := fs.String("app-secret", "", "with --url: the server's COEX_APP_SECRET (default $COEX_APP_SECRET)")
 	if help, err := parse(fs, args); help || err != nil {
 		return err

@@ -105,6 +105,10 @@ type IngestReport struct {
 	Reapply              time.Duration // requeue every inbox row → last one applied again
 	ReapplyMessagesAdded int64
 	ReapplyChanged       bool // a stored message was written again (max updated_at moved)
+
+	// Galera certification conflicts (wsrep_local_cert_failures + wsrep_local_bf_aborts of
+	// the node the benchmark polls) during the fresh sync and the re-apply; -1 off Galera.
+	FreshConflicts, ReapplyConflicts int64
 }
 
 // FreshRate is the end-to-end speed in messages per second.
@@ -191,8 +195,8 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 		r.Bodies, r.ChunksByPhase[0], r.ChunksByPhase[1], r.ChunksByPhase[2], mb(r.Bytes), seconds(time.Since(genStart)))
 
 	run := &ingestRun{db: db, opts: opts, pnid: spec.PhoneNumberID, bodies: r.Bodies, messages: r.Messages}
-	if err := run.baseline(ctx); err != nil {
-		return r, err
+	for _, b := range sp.bodies {
+		run.shas = append(run.shas, b.sha)
 	}
 	// The server applies webhooks only to registered numbers.
 	if err := db.CreateNumber(ctx, &models.BusinessNumber{Label: "ingest benchmark", DisplayPhoneNumber: spec.DisplayPhoneNumber,
@@ -213,6 +217,7 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 	defer client.CloseIdleConnections()
 
 	// Fresh sync.
+	conflictsBefore := clusterConflicts(ctx, db)
 	cpuBefore := serverCPU(target)
 	posted, err := postAll(ctx, client, target.URL, sp, opts.Concurrency)
 	if err != nil {
@@ -231,6 +236,10 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 	}
 	fmt.Fprintf(w, "fresh sync: %s messages applied in %s = %s msgs/s end to end (all %d bodies answered after %s, %d retried)\n",
 		thousands(int64(r.Messages)), seconds(r.Fresh), thousands(int64(r.FreshRate())), r.Bodies, seconds(r.PostFresh), r.Retries)
+	r.FreshConflicts = conflictsSince(ctx, db, conflictsBefore)
+	if r.FreshConflicts >= 0 {
+		fmt.Fprintf(w, "cluster conflicts during the fresh sync (polled node): %d\n", r.FreshConflicts)
+	}
 	if r.FreshCPU > 0 {
 		where := "the database runs in its own process"
 		if r.Dialect == store.SQLite {
@@ -268,6 +277,7 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 		r.Bodies, seconds(r.Repost), millis(r.RepostAcks.P95), r.RepostInboxAdded, r.RepostMessagesAdded)
 
 	// Replay 2: every inbox row requeued, so the workers apply the whole sync again.
+	conflictsBefore = clusterConflicts(ctx, db)
 	start := time.Now()
 	if err := run.requeueAll(ctx); err != nil {
 		return r, err
@@ -277,6 +287,10 @@ func Ingest(ctx context.Context, db *store.DB, target Target, opts IngestOptions
 		return r, fmt.Errorf("re-apply: %w", err)
 	}
 	r.Reapply = applied.Sub(start)
+	r.ReapplyConflicts = conflictsSince(ctx, db, conflictsBefore)
+	if r.ReapplyConflicts >= 0 {
+		fmt.Fprintf(w, "cluster conflicts during the re-apply (polled node): %d\n", r.ReapplyConflicts)
+	}
 	_, msgs, err = run.counts(ctx)
 	if err != nil {
 		return r, err
@@ -338,33 +352,46 @@ type ingestRun struct {
 	pnid     string
 	bodies   int
 	messages int
-	afterID  uint64 // inbox rows of this run have larger ids
+	shas     []string // SHA-256 of the run's bodies: its own inbox rows, whatever else shares the database
 }
 
-func (run *ingestRun) baseline(ctx context.Context) error {
-	if err := run.db.SQL().QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM webhook_inbox").Scan(&run.afterID); err != nil {
-		return fmt.Errorf("inbox baseline: %w", err)
+// eachSHAChunk calls fn with a placeholder list and its arguments for every chunk of the
+// run's body hashes.
+func (run *ingestRun) eachSHAChunk(fn func(in string, args []any) error) error {
+	const per = 500
+	for start := 0; start < len(run.shas); start += per {
+		part := run.shas[start:min(start+per, len(run.shas))]
+		args := make([]any, len(part))
+		for i, h := range part {
+			args[i] = h
+		}
+		if err := fn("body_sha256 IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", ")+")", args); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // inboxStates counts the run's inbox rows per state.
 func (run *ingestRun) inboxStates(ctx context.Context) (map[string]int64, error) {
-	rows, err := run.db.SQL().QueryContext(ctx, "SELECT state, COUNT(*) FROM webhook_inbox WHERE id > ? GROUP BY state", run.afterID)
-	if err != nil {
-		return nil, fmt.Errorf("inbox states: %w", err)
-	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
-		var state string
-		var n int64
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, fmt.Errorf("inbox states: %w", err)
+	err := run.eachSHAChunk(func(in string, args []any) error {
+		rows, err := run.db.SQL().QueryContext(ctx, "SELECT state, COUNT(*) FROM webhook_inbox WHERE "+in+" GROUP BY state", args...)
+		if err != nil {
+			return fmt.Errorf("inbox states: %w", err)
 		}
-		out[state] = n
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		for rows.Next() {
+			var state string
+			var n int64
+			if err := rows.Scan(&state, &n); err != nil {
+				return fmt.Errorf("inbox states: %w", err)
+			}
+			out[state] += n
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 func (run *ingestRun) inboxRows(ctx context.Context) (int64, error) {
@@ -394,8 +421,13 @@ func (run *ingestRun) waitApplied(ctx context.Context) (time.Time, error) {
 		seen := time.Now()
 		if states[models.InboxFailed] > 0 {
 			var text string
-			_ = run.db.SQL().QueryRowContext(ctx, "SELECT error FROM webhook_inbox WHERE id > ? AND state = ? ORDER BY id LIMIT 1",
-				run.afterID, models.InboxFailed).Scan(&text)
+			_ = run.eachSHAChunk(func(in string, args []any) error {
+				if text == "" {
+					_ = run.db.SQL().QueryRowContext(ctx, "SELECT error FROM webhook_inbox WHERE "+in+" AND state = ? ORDER BY id LIMIT 1",
+						append(args, models.InboxFailed)...).Scan(&text)
+				}
+				return nil
+			})
 			return time.Time{}, fmt.Errorf("%d inbox rows failed; the first: %s", states[models.InboxFailed], text)
 		}
 		done := states[models.InboxDone]
@@ -432,22 +464,24 @@ func (run *ingestRun) waitApplied(ctx context.Context) (time.Time, error) {
 
 // requeueAll puts every inbox row of the run back to pending, as the reprocess button does.
 func (run *ingestRun) requeueAll(ctx context.Context) error {
-	rows, err := run.db.SQL().QueryContext(ctx, "SELECT id FROM webhook_inbox WHERE id > ? ORDER BY id", run.afterID)
-	if err != nil {
-		return fmt.Errorf("list inbox rows: %w", err)
-	}
 	var ids []uint64
-	for rows.Next() {
-		var id uint64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
+	err := run.eachSHAChunk(func(in string, args []any) error {
+		rows, err := run.db.SQL().QueryContext(ctx, "SELECT id FROM webhook_inbox WHERE "+in+" ORDER BY id", args...)
+		if err != nil {
 			return fmt.Errorf("list inbox rows: %w", err)
 		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list inbox rows: %w", err)
+		defer rows.Close()
+		for rows.Next() {
+			var id uint64
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("list inbox rows: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
 	}
 	for _, id := range ids {
 		if err := run.db.RequeueInbox(ctx, id); err != nil {
@@ -492,10 +526,12 @@ func (run *ingestRun) cleanup(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", strings.Fields(q)[2], err)
 		}
 	}
-	if _, err := sqlDB.ExecContext(ctx, "DELETE FROM webhook_inbox WHERE id > ? AND phone_number_id = ?", run.afterID, run.pnid); err != nil {
-		return fmt.Errorf("delete inbox rows: %w", err)
-	}
-	return nil
+	return run.eachSHAChunk(func(in string, args []any) error {
+		if _, err := sqlDB.ExecContext(ctx, "DELETE FROM webhook_inbox WHERE "+in, args...); err != nil {
+			return fmt.Errorf("delete inbox rows: %w", err)
+		}
+		return nil
+	})
 }
 
 // printIngestSummary prints the figures next to the targets.
@@ -580,4 +616,40 @@ func thousands(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// clusterConflicts is the node's count of certification failures and brute-force aborts
+// (a local transaction rolled back for a replicated one), or -1 when it is not a Galera node.
+func clusterConflicts(ctx context.Context, db *store.DB) int64 {
+	if db.Dialect() != store.MySQL {
+		return -1
+	}
+	rows, err := db.SQL().QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_cert_failures', 'wsrep_local_bf_aborts')")
+	if err != nil {
+		return -1
+	}
+	defer rows.Close()
+	total, seen := int64(0), false
+	for rows.Next() {
+		var name string
+		var n int64
+		if rows.Scan(&name, &n) == nil {
+			total, seen = total+n, true
+		}
+	}
+	if !seen {
+		return -1
+	}
+	return total
+}
+
+func conflictsSince(ctx context.Context, db *store.DB, before int64) int64 {
+	if before < 0 {
+		return -1
+	}
+	now := clusterConflicts(ctx, db)
+	if now < 0 {
+		return -1
+	}
+	return now - before
 }

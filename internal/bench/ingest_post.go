@@ -3,12 +3,15 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +32,7 @@ type spooledBody struct {
 	off  int64
 	size int
 	sig  string // X-Hub-Signature-256
+	sha  string // hex SHA-256, as the inbox keeps it: how the run finds its own rows
 	info sim.ChunkInfo
 }
 
@@ -48,7 +52,8 @@ func writeSpool(dir string, stream *sim.HistoryStream, secret []byte) (*spool, e
 			sp.Close()
 			return nil, fmt.Errorf("spool: %w", err)
 		}
-		sp.bodies = append(sp.bodies, spooledBody{off: sp.bytes, size: len(body), sig: webhook.Sign(secret, body), info: info})
+		sum := sha256.Sum256(body)
+		sp.bodies = append(sp.bodies, spooledBody{off: sp.bytes, size: len(body), sig: webhook.Sign(secret, body), sha: hex.EncodeToString(sum[:]), info: info})
 		sp.bytes += int64(len(body))
 		sp.phases[info.Phase]++
 	}
@@ -89,12 +94,19 @@ type postResult struct {
 const maxDeliveryAttempts = 6
 
 // postAll posts every spooled body to the Meta webhook route of baseURL with concurrency
-// senders, in spool order, and records each answer's latency. Any answer but 200, after
-// retries for 5xx and connection errors, fails the run.
+// senders, in spool order, and records each answer's latency. baseURL may list several
+// servers separated by commas: body i goes to server i mod n, and each retry to the next
+// one (a load balancer in front of several instances). Any answer but 200, after retries
+// for 5xx and connection errors, fails the run.
 func postAll(ctx context.Context, client *http.Client, baseURL string, sp *spool, concurrency int) (postResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	url := baseURL + "/webhooks/whatsapp"
+	var urls []string
+	for _, u := range strings.Split(baseURL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, strings.TrimRight(u, "/")+"/webhooks/whatsapp")
+		}
+	}
 	next := make(chan int)
 	var (
 		mu       sync.Mutex
@@ -120,7 +132,7 @@ func postAll(ctx context.Context, client *http.Client, baseURL string, sp *spool
 					return
 				}
 				buf = body
-				latency, retries, err := deliver(ctx, client, url, body, sp.bodies[i].sig)
+				latency, retries, err := deliver(ctx, client, urls, i, body, sp.bodies[i].sig)
 				if err != nil {
 					fail(fmt.Errorf("webhook %d (chunk %d/%d): %w", i, sp.bodies[i].info.Phase, sp.bodies[i].info.ChunkOrder, err))
 					return
@@ -152,9 +164,10 @@ feed:
 
 // deliver posts one signed body until it is answered 200, and returns the latency of that
 // answer.
-func deliver(ctx context.Context, client *http.Client, url string, body []byte, sig string) (time.Duration, int, error) {
+func deliver(ctx context.Context, client *http.Client, urls []string, i int, body []byte, sig string) (time.Duration, int, error) {
 	var lastErr error
 	for attempt := range maxDeliveryAttempts {
+		url := urls[(i+attempt)%len(urls)]
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():

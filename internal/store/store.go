@@ -187,7 +187,9 @@ func (db *DB) Close() error {
 }
 
 // Ping checks the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.SQL().PingContext(ctx) }
+func (db *DB) Ping(ctx context.Context) error {
+	return db.retry.do(ctx, "ping", nil, func() error { return db.SQL().PingContext(ctx) })
+}
 
 // Now is the store's clock (UTC).
 func (db *DB) Now() time.Time { return db.now() }
