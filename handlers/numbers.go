@@ -225,3 +225,26 @@ func (h *Handlers) apiCreateNumber(c echo.Context) error {
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"data": numberJSON{BusinessNumber: n, Sync: syncJSON{State: models.SyncNotRequested}}})
 }
+
+// numberPage is the page of one number with its live sync panel.
+func (h *Handlers) numberPage(c echo.Context) error {
+	n, err := h.numberFromPath(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.readSync(c, n, true)
+	if err != nil {
+		return err
+	}
+	threads, _, err := h.ThreadsView(c, n, "", "")
+	if err != nil {
+		return err
+	}
+	noStore(c) // it lists customers' conversations
+	p := h.page(c, n.Label, "numbers")
+	return render(c, http.StatusOK, pages.NumberDetail(p, pages.NumberDetailView{
+		ID: n.ID, Label: n.Label, DisplayPhoneNumber: n.DisplayPhoneNumber, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID,
+		Provider: n.Provider, ProviderNumberID: n.ProviderNumberID, AccountState: n.AccountState, OnboardedAt: n.OnboardedAt,
+		IsAdmin: p.IsAdmin, Panel: v.panel(p.IsAdmin, h.deps.SyncTimeout), Threads: threads,
+	}))
+}
