@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: templ drift, gofmt, go vet, go test against a private
+# The whole test suite, as CI runs it: templ drift, gofmt, go mod tidy, go vet, go test against a private
 # MariaDB and the system Chromium, then a one-iteration benchmark smoke run.
 #
 # On Debian (as root, or with sudo) it installs mariadb-server and chromium when they are
@@ -339,6 +339,14 @@ gofmt_check() {
 	fi
 }
 
+tidy_check() {
+	local out
+	if ! out=$(go mod tidy -diff 2>&1); then
+		printf '%s\nRun go mod tidy: go.mod or go.sum is not tidy (diff above).\n' "$out" >&2
+		return 1
+	fi
+}
+
 main() {
 	command -v go >/dev/null 2>&1 || die "Go is not installed (https://go.dev/dl/)"
 
@@ -352,6 +360,7 @@ main() {
 
 	step "templ drift" templ_drift
 	step "gofmt" gofmt_check
+	step "go mod tidy" tidy_check
 	step "go vet" go vet ./...
 	step "go test" go test -count=1 -timeout 12m ${extra[@]+"${extra[@]}"} "${pkgs[@]}"
 	step "benchmark smoke" go test -count=1 -run '^$' -bench . -benchtime 1x -timeout 5m "${pkgs[@]}"
