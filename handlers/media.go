@@ -28,6 +28,7 @@ type MediaService interface {
 	MediaJobs(ctx context.Context, phoneNumberID string, mediaIDs []string) (map[string]models.MediaJob, error)
 	RequeueMediaJob(ctx context.Context, phoneNumberID, mediaID string) error
 	OpenMedia(ctx context.Context, sha256 string) (*media.Object, error)
+	MediaStats(ctx context.Context, phoneNumberID string) (store.MediaStats, error)
 }
 
 // mediaWindowBeforeOnboarding is how far before onboarding WhatsApp shares history media:
@@ -358,4 +359,21 @@ func (h *Handlers) chatMedia(c echo.Context, pnid string, msgs []store.ThreadMes
 	}
 	p, _ := principal(c)
 	return jobs, onboarded, p.IsAdmin(), nil
+}
+
+// mediaSummary is the number page's media row; nil when it cannot be read.
+func (h *Handlers) mediaSummary(c echo.Context, pnid string) *components.MediaSummary {
+	if h.deps.Media == nil {
+		return nil
+	}
+	st, err := h.deps.Media.MediaStats(ctx(c), pnid)
+	if err != nil {
+		h.deps.Logger.Warn("media stats not read", "err", err)
+		return nil
+	}
+	return &components.MediaSummary{
+		Stored: st.Stored, Bytes: st.UniqueBytes,
+		Downloading: st.ByState[models.MediaPending] + st.ByState[models.MediaProcessing],
+		Failed:      st.ByState[models.MediaFailed] + st.ByState[models.MediaExpired],
+	}
 }

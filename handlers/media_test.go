@@ -22,6 +22,7 @@ import (
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
+	"coexhistory/views/components"
 )
 
 const (
@@ -351,3 +352,37 @@ func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
 		t.Run(d, func(t *testing.T) { fn(t, d) })
 	}
 }
+
+func TestNumberPageShowsMediaStored(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		app := mediaApp(t, dialect, medFiles())
+		ns, err := app.Services.Registry.List(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id uint64
+		for _, n := range ns {
+			if n.PhoneNumberID == medPNID {
+				id = n.ID
+			}
+		}
+		res, body := app.Login(apptest.AgentEmail).Get(fmt.Sprintf("/numbers/%d", id), nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("number page: %d", res.StatusCode)
+		}
+		d, _ := goquery.NewDocumentFromReader(strings.NewReader(body))
+		want := HumanSizeOf(int64(len(pngBytes) + len(pdfBytes) + len(svgBytes) + len(oggBytes)))
+		if got := d.Find("[data-testid=number-media-count]").Text(); got != "4" {
+			t.Fatalf("media count %q", got)
+		}
+		if got := d.Find("[data-testid=number-media-bytes]").Text(); got != want {
+			t.Fatalf("media bytes %q, want %q", got, want)
+		}
+		if txt := strings.Join(strings.Fields(d.Find("[data-testid=number-media]").Text()), " "); !strings.Contains(txt, "1 downloading") || !strings.Contains(txt, "2 failed or expired") {
+			t.Fatalf("media row %q", txt)
+		}
+	})
+}
+
+// HumanSizeOf is components.HumanSize (kept here so the test states the expected text).
+func HumanSizeOf(n int64) string { return components.HumanSize(n) }

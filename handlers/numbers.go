@@ -246,5 +246,6 @@ func (h *Handlers) numberPage(c echo.Context) error {
 		ID: n.ID, Label: n.Label, DisplayPhoneNumber: n.DisplayPhoneNumber, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID,
 		Provider: n.Provider, ProviderNumberID: n.ProviderNumberID, AccountState: n.AccountState, OnboardedAt: n.OnboardedAt,
 		IsAdmin: p.IsAdmin, Panel: v.panel(p.IsAdmin, h.deps.SyncTimeout), Threads: threads,
+		Media: h.mediaSummary(c, n.PhoneNumberID),
 	}))
 }

@@ -467,8 +467,13 @@ func addFilters(w *where, dialect string, p Params) {
 	if !p.To.IsZero() {
 		w.add("m.ts <= ?", p.To.Unix())
 	}
+	typ := p.Type
+	if typ == TypeHasMedia {
+		typ = ""
+		w.add("m.type IN ('image', 'video', 'audio', 'document', 'sticker', 'media_placeholder')")
+	}
 	for _, f := range []struct{ col, val string }{
-		{"m.direction", p.Direction}, {"m.type", p.Type}, {"m.status", p.Status}, {"m.origin", p.Origin},
+		{"m.direction", p.Direction}, {"m.type", typ}, {"m.status", p.Status}, {"m.origin", p.Origin},
 	} {
 		if f.val != "" {
 			w.add(f.col+" = ?", f.val)

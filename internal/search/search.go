@@ -18,6 +18,10 @@ const (
 	MaxLimit     = 100
 )
 
+// TypeHasMedia as Params.Type selects the messages that carry media of any kind (images,
+// voice notes, videos, documents, stickers and history media placeholders).
+const TypeHasMedia = "media"
+
 // Sort orders.
 const (
 	SortNewest    = "newest"    // timestamp descending (the default)
@@ -32,7 +36,7 @@ type Params struct {
 	Contact       string    // phone digits (start of contact_wa_id) or part of the contact name
 	From, To      time.Time // message time range, both inclusive; zero = open
 	Direction     string    // inbound | outbound
-	Type          string    // text, image, … (message type)
+	Type          string    // text, image, … (message type), or TypeHasMedia
 	Status        string    // sent, delivered, read, failed, …
 	Origin        string    // history | echo | live
 	Sort          string    // SortNewest (default) | SortRelevance

@@ -63,7 +63,7 @@ type SearchView struct {
 
 var (
 	directionOptions = []components.Option{{Value: "", Label: "Both directions"}, {Value: "inbound", Label: "Received (inbound)"}, {Value: "outbound", Label: "Sent (outbound)"}}
-	typeOptions      = []components.Option{{Value: "", Label: "Any type"}, {Value: "text", Label: "Text"}, {Value: "image", Label: "Image"},
+	typeOptions      = []components.Option{{Value: "", Label: "Any type"}, {Value: "media", Label: "Has media (any kind)"}, {Value: "text", Label: "Text"}, {Value: "image", Label: "Image"},
 		{Value: "video", Label: "Video"}, {Value: "audio", Label: "Audio"}, {Value: "document", Label: "Document"},
 		{Value: "sticker", Label: "Sticker"}, {Value: "location", Label: "Location"}, {Value: "media_placeholder", Label: "Media (placeholder)"},
 		{Value: "contacts", Label: "Contact card"}, {Value: "interactive", Label: "Interactive reply"}, {Value: "button", Label: "Button reply"},
