@@ -23,13 +23,16 @@ func cmdBench(ctx context.Context, args []string, getenv env, stdout io.Writer) 
 			return cmdBenchIngest(ctx, args[1:], getenv, stdout)
 		case "attack":
 			return cmdBenchAttack(ctx, args[1:], getenv, stdout)
+		case "media":
+			return cmdBenchMedia(ctx, args[1:], getenv, stdout)
 		}
 	}
-	fmt.Fprint(stdout, `Usage: coexhistory bench search|ingest|attack [flags]
+	fmt.Fprint(stdout, `Usage: coexhistory bench search|ingest|attack|media [flags]
 
   search   load a generated corpus and measure search and thread-page latency
   ingest   post a generated history sync to a server over HTTP and measure the ingest
   attack   hold the webhook receiver under slow and forged requests and measure what it keeps up
+  media    download 2,000 media from the simulator through a server and compare with a plain copy
 
 Run coexhistory bench search --help (or ingest, attack) for the flags.
 `)

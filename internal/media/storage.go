@@ -78,8 +78,9 @@ func OpenStorage(ctx context.Context, rawURL string) (*Storage, error) {
 		return nil, fmt.Errorf("media storage: unsupported URL %q (a directory, file://, s3:// or mem://)", rawURL)
 	}
 	// Temporary files next to the final ones: the rename that publishes a file never
-	// crosses a file system.
-	b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, NoTempDir: true, DirFileMode: 0o750})
+	// crosses a file system. No attribute sidecar files: the database keeps each file's
+	// type, so a file costs one create and one rename.
+	b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, NoTempDir: true, DirFileMode: 0o750, Metadata: fileblob.MetadataDontWrite})
 	if err != nil {
 		return nil, fmt.Errorf("media storage %s: %w", dir, err)
 	}
@@ -287,3 +288,6 @@ func randomName() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:]) + "-" + fmt.Sprint(os.Getpid())
 }
+
+// SumHex is the SHA-256 of b in hex.
+func SumHex(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

@@ -41,7 +41,7 @@ func (f SourceFunc) MediaSource(ctx context.Context, pnid string) (Source, error
 type WorkerOptions struct {
 	Concurrency int           // downloads at once; default 4
 	Lease       time.Duration // default 2 min, extended every Lease/3 while a download runs
-	Poll        time.Duration // how often to look for due jobs when idle; default 2 s
+	Poll        time.Duration // how often to look for due jobs when idle; default 500 ms
 	MaxAttempts int           // transient failures before a job fails; default 10
 	BackoffBase time.Duration // first wait after a transient failure; default 5 s; doubles
 	BackoffCap  time.Duration // default 30 min
@@ -71,7 +71,7 @@ func NewWorker(jobs Jobs, sources Sources, dl *Downloader, log *slog.Logger, opt
 		opt.Lease = 2 * time.Minute
 	}
 	if opt.Poll <= 0 {
-		opt.Poll = 2 * time.Second
+		opt.Poll = 500 * time.Millisecond
 	}
 	if opt.MaxAttempts <= 0 {
 		opt.MaxAttempts = 10
