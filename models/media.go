@@ -48,3 +48,14 @@ type MediaJob struct {
 
 // TableName maps MediaJob to its table.
 func (MediaJob) TableName() string { return "media_jobs" }
+
+// MediaOutcome is the end of one attempt at a leased media job.
+type MediaOutcome struct {
+	ID       uint64
+	State    string // MediaDone, MediaPending (retry at Next), MediaExpired or MediaFailed
+	SHA256   string // done: the stored file
+	Size     int64  // done
+	MimeType string // done
+	Error    string // the reason (retry, expired, failed)
+	Next     time.Time
+}

@@ -60,6 +60,8 @@ type MediaReport struct {
 	Bytes          int64
 	Baseline       time.Duration // plain io.Copy of the same bytes from the same simulator, same concurrency
 	Pipeline       time.Duration // first webhook posted → every job done
+	Posted         time.Duration // → every media webhook answered
+	Ingested       time.Duration // → every job created (seen at the 20 ms polls)
 	Done, Failed   int
 	PeakRSS        int64
 	AckIdle, AckDl AckStats // small webhooks answered before and during the downloads
@@ -157,6 +159,7 @@ func Media(ctx context.Context, db *store.DB, ms *MediaSimulator, target MediaTa
 			return rep, fmt.Errorf("post media webhook: %w", err)
 		}
 	}
+	posted := time.Now()
 	stop := make(chan struct{})
 	var ackErr error
 	var ackWG sync.WaitGroup
@@ -165,8 +168,11 @@ func Media(ctx context.Context, db *store.DB, ms *MediaSimulator, target MediaTa
 		defer ackWG.Done()
 		rep.AckDl, ackErr = pingWebhooks(ctx, client, target, pnid, 1000, stop)
 	}()
-	rep.Done, rep.Failed, err = waitMedia(ctx, db, pnid, rep.Files)
+	var ingested time.Time
+	rep.Done, rep.Failed, ingested, err = waitMedia(ctx, db, pnid, rep.Files)
 	rep.Pipeline = time.Since(start)
+	rep.Ingested = ingested.Sub(start)
+	rep.Posted = posted.Sub(start)
 	close(stop)
 	ackWG.Wait()
 	if err != nil {
@@ -338,24 +344,31 @@ func latencyStats(lat []time.Duration) AckStats {
 }
 
 // waitMedia polls the number's jobs until want of them are done or failed.
-func waitMedia(ctx context.Context, db *store.DB, pnid string, want int) (done, failed int, err error) {
+func waitMedia(ctx context.Context, db *store.DB, pnid string, want int) (done, failed int, ingested time.Time, err error) {
 	deadline := time.Now().Add(30 * time.Minute)
 	for {
 		st, err := db.MediaStats(ctx, pnid)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, ingested, err
+		}
+		total := int64(0)
+		for _, n := range st.ByState {
+			total += n
+		}
+		if total >= int64(want) && ingested.IsZero() {
+			ingested = time.Now()
 		}
 		done = int(st.ByState[models.MediaDone])
 		failed = int(st.ByState[models.MediaFailed] + st.ByState[models.MediaExpired])
 		if done+failed >= want {
-			return done, failed, nil
+			return done, failed, ingested, nil
 		}
 		if time.Now().After(deadline) {
-			return done, failed, errors.New("media jobs not finished after 30 minutes")
+			return done, failed, ingested, errors.New("media jobs not finished after 30 minutes")
 		}
 		select {
 		case <-ctx.Done():
-			return done, failed, ctx.Err()
+			return done, failed, ingested, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -373,7 +386,8 @@ func cleanupMedia(ctx context.Context, db *store.DB, pnid string) error {
 
 func printMediaSummary(w io.Writer, r MediaReport) {
 	rate := func(d time.Duration) string { return mb(int64(float64(r.Bytes)/d.Seconds())) + "/s" }
-	fmt.Fprintf(w, "pipeline  webhooks → jobs → download, sha256, storage: %s, %s (%d done, %d failed)\n", seconds(r.Pipeline), rate(r.Pipeline), r.Done, r.Failed)
+	fmt.Fprintf(w, "pipeline  webhooks → jobs → download, sha256, storage: %s, %s (%d done, %d failed); webhooks answered after %s, jobs all created after %s\n",
+		seconds(r.Pipeline), rate(r.Pipeline), r.Done, r.Failed, seconds(r.Posted), seconds(r.Ingested))
 	verdict := func(ok bool) string {
 		if ok {
 			return "ok"

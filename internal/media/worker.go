@@ -19,9 +19,9 @@ import (
 type Jobs interface {
 	ClaimMediaJobs(ctx context.Context, owner string, lease time.Duration, limit int) ([]models.MediaJob, error)
 	ExtendMediaLease(ctx context.Context, id uint64, owner string, lease time.Duration) error
-	CompleteMediaJob(ctx context.Context, id uint64, owner, sha256 string, size int64, mimeType string) error
-	RetryMediaJob(ctx context.Context, id uint64, owner, errText string, next time.Time) error
-	EndMediaJob(ctx context.Context, id uint64, owner, state, reason string) error
+	// RecordMediaOutcomes records a batch of outcomes in one transaction; lost counts the
+	// jobs no longer leased to owner.
+	RecordMediaOutcomes(ctx context.Context, owner string, outs []models.MediaOutcome) (lost int, err error)
 }
 
 // Sources gives the provider and token of a business number.
@@ -95,7 +95,7 @@ func NewWorker(jobs Jobs, sources Sources, dl *Downloader, log *slog.Logger, opt
 		owner: fmt.Sprintf("media:%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:])), wake: make(chan struct{}, 1)}
 }
 
-// Notify wakes the worker (new jobs were created).
+// Notify wakes the worker: new jobs were created, or webhooks that may carry media arrived.
 func (w *Worker) Notify() {
 	select {
 	case w.wake <- struct{}{}:
@@ -103,57 +103,98 @@ func (w *Worker) Notify() {
 	}
 }
 
-// Run claims and runs due jobs until ctx ends, at most Concurrency at once.
+// Run claims and runs due jobs until ctx ends: Concurrency downloads at once, fed from a
+// small queue of claimed jobs (claims are batched), their outcomes recorded in batches (one
+// transaction for the downloads that ended meanwhile).
 func (w *Worker) Run(ctx context.Context) error {
-	slots := make(chan struct{}, w.opt.Concurrency)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	done := make(chan struct{}, w.opt.Concurrency)
-	for {
-		free := w.opt.Concurrency - len(slots)
+	queue := make(chan models.MediaJob, w.opt.Concurrency)
+	outcomes := make(chan models.MediaOutcome, 4*w.opt.Concurrency)
+	freed := make(chan struct{}, 1)
+	var downloads, recorder sync.WaitGroup
+	recorder.Add(1)
+	go func() { defer recorder.Done(); w.recordLoop(ctx, outcomes) }()
+	for range w.opt.Concurrency {
+		downloads.Add(1)
+		go func() {
+			defer downloads.Done()
+			for j := range queue {
+				if o, ok := w.runJob(ctx, j); ok {
+					outcomes <- o
+				}
+				select {
+				case freed <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(queue)
+		downloads.Wait()
+		close(outcomes)
+		recorder.Wait()
+	}()
+	inFlight := func() int { return len(queue) }
+	var eagerUntil time.Time
+	for ctx.Err() == nil {
+		// Keep the queue full: claim what it lacks, as one statement.
+		want := cap(queue) - inFlight()
 		claimed := 0
-		if free > 0 {
+		if want > 0 {
 			if w.opt.Yield != nil {
 				w.opt.Yield(ctx)
 			}
-			jobs, err := w.jobs.ClaimMediaJobs(ctx, w.owner, w.opt.Lease, free)
+			jobs, err := w.jobs.ClaimMediaJobs(ctx, w.owner, w.opt.Lease, want)
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("media jobs not claimed", "err", err)
 			}
-			claimed = len(jobs)
 			for _, j := range jobs {
-				slots <- struct{}{}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					w.runJob(ctx, j)
-					<-slots
-					select {
-					case done <- struct{}{}:
-					default:
-					}
-				}()
+				queue <- j
 			}
+			claimed = len(jobs)
 		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		if claimed > 0 && claimed == free {
-			// More may be due: claim again as soon as a slot frees.
-			select {
+		if claimed > 0 && claimed == want {
+			select { // more may be due: claim again once a download ends
 			case <-ctx.Done():
-				return nil
-			case <-done:
+			case <-freed:
 			}
 			continue
 		}
+		// After a wake-up (webhooks arrived: their jobs appear once ingest has applied them)
+		// look again soon for a few seconds, then at the idle pace.
+		wait := w.opt.Poll
+		if time.Now().Before(eagerUntil) {
+			wait = min(wait, 50*time.Millisecond)
+		}
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-w.wake:
-		case <-done:
-		case <-time.After(w.opt.Poll):
+			eagerUntil = time.Now().Add(3 * time.Second)
+		case <-freed:
+		case <-time.After(wait):
 		}
+	}
+	return nil
+}
+
+// recordLoop writes outcomes as they come, batching those that arrive meanwhile.
+func (w *Worker) recordLoop(ctx context.Context, outcomes <-chan models.MediaOutcome) {
+	batch := make([]models.MediaOutcome, 0, 64)
+	for o := range outcomes {
+		batch = append(batch[:0], o)
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case more, ok := <-outcomes:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
+		}
+		w.record(context.WithoutCancel(ctx), batch)
 	}
 }
 
@@ -168,18 +209,40 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		if len(jobs) == 0 {
 			return total, nil
 		}
+		outs := make([]models.MediaOutcome, len(jobs))
+		ok := make([]bool, len(jobs))
 		var wg sync.WaitGroup
-		for _, j := range jobs {
+		for i, j := range jobs {
 			wg.Add(1)
-			go func() { defer wg.Done(); w.runJob(ctx, j) }()
+			go func() { defer wg.Done(); outs[i], ok[i] = w.runJob(ctx, j) }()
 		}
 		wg.Wait()
+		var batch []models.MediaOutcome
+		for i := range outs {
+			if ok[i] {
+				batch = append(batch, outs[i])
+			}
+		}
+		w.record(ctx, batch)
 		total += len(jobs)
 	}
 }
 
-// runJob downloads one leased job and records its outcome.
-func (w *Worker) runJob(ctx context.Context, j models.MediaJob) {
+func (w *Worker) record(ctx context.Context, batch []models.MediaOutcome) {
+	if len(batch) == 0 {
+		return
+	}
+	lost, err := w.jobs.RecordMediaOutcomes(ctx, w.owner, batch)
+	if err != nil {
+		w.log.Warn("media outcomes not recorded", "jobs", len(batch), "err", err)
+	} else if lost > 0 {
+		w.log.Warn("media outcomes of jobs no longer leased were dropped", "jobs", lost)
+	}
+}
+
+// runJob downloads one leased job and returns its outcome; ok is false when the worker is
+// stopping (the lease then expires and another worker resumes the job).
+func (w *Worker) runJob(ctx context.Context, j models.MediaJob) (models.MediaOutcome, bool) {
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Keep the lease while the download runs; a lost lease stops it.
@@ -205,9 +268,9 @@ func (w *Worker) runJob(ctx context.Context, j models.MediaJob) {
 	cancel()
 	<-hb
 	if ctx.Err() != nil {
-		return // shutting down: the lease expires and another worker resumes the job
+		return models.MediaOutcome{}, false
 	}
-	w.record(ctx, j, res, err)
+	return w.outcome(j, res, err), true
 }
 
 func (w *Worker) download(ctx context.Context, j models.MediaJob) (Result, error) {
@@ -218,29 +281,27 @@ func (w *Worker) download(ctx context.Context, j models.MediaJob) (Result, error
 	return w.dl.Download(ctx, src, Request{MediaID: j.MediaID, SHA256: j.ExpectedSHA256, MimeType: j.MimeType})
 }
 
-func (w *Worker) record(ctx context.Context, j models.MediaJob, res Result, err error) {
-	var rerr error
+// outcome turns a download's result into the job's next state.
+func (w *Worker) outcome(j models.MediaJob, res Result, err error) models.MediaOutcome {
+	o := models.MediaOutcome{ID: j.ID}
 	if err == nil {
-		rerr = w.jobs.CompleteMediaJob(ctx, j.ID, w.owner, res.SHA256, res.Size, res.MimeType)
-		w.log.Debug("media stored", "job", j.ID, "size", res.Size, "dedup", res.Dedup)
-	} else {
-		outcome, hint := OutcomeOf(err)
-		switch {
-		case outcome == Expired:
-			rerr = w.jobs.EndMediaJob(ctx, j.ID, w.owner, models.MediaExpired, err.Error())
-		case outcome == Permanent:
-			rerr = w.jobs.EndMediaJob(ctx, j.ID, w.owner, models.MediaFailed, err.Error())
-		case j.Attempts >= w.opt.MaxAttempts:
-			rerr = w.jobs.EndMediaJob(ctx, j.ID, w.owner, models.MediaFailed,
-				fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, err.Error()))
-		default:
-			rerr = w.jobs.RetryMediaJob(ctx, j.ID, w.owner, err.Error(), w.opt.Now().Add(w.backoff(j.Attempts, hint)))
-		}
-		w.log.Info("media download failed", "job", j.ID, "attempt", j.Attempts, "err", err.Error())
+		o.State, o.SHA256, o.Size, o.MimeType = models.MediaDone, res.SHA256, res.Size, res.MimeType
+		return o
 	}
-	if rerr != nil && ctx.Err() == nil {
-		w.log.Warn("media job outcome not recorded", "job", j.ID, "err", rerr)
+	w.log.Info("media download failed", "job", j.ID, "attempt", j.Attempts, "err", err.Error())
+	kind, hint := OutcomeOf(err)
+	o.Error = err.Error()
+	switch {
+	case kind == Expired:
+		o.State = models.MediaExpired
+	case kind == Permanent:
+		o.State = models.MediaFailed
+	case j.Attempts >= w.opt.MaxAttempts:
+		o.State, o.Error = models.MediaFailed, fmt.Sprintf("gave up after %d attempts: %s", j.Attempts, err.Error())
+	default:
+		o.State, o.Next = models.MediaPending, w.opt.Now().Add(w.backoff(j.Attempts, hint))
 	}
+	return o
 }
 
 // backoff is exponential with full jitter, at least the provider's hint.

@@ -164,7 +164,7 @@ func New(s *Services) http.Handler {
 		Health:         s.DB,
 		Inbox:          s.DB,
 		InboxAdmin:     s.DB,
-		WakeIngest:     s.Ingest.Notify,
+		WakeIngest:     func() { s.Ingest.Notify(); s.Media.Notify() },
 		Media:          mediaService{s.DB, s.MediaStorage},
 		WakeMedia:      s.Media.Notify,
 		InFlight:       s.Pacer,

@@ -364,3 +364,43 @@ func (db *DB) PurgeMedia(ctx context.Context, before time.Time, limit int) (orph
 	}
 	return orphans, purged, nil
 }
+
+// RecordMediaOutcomes records the outcomes of jobs leased to owner in one transaction (a
+// commit per batch instead of one per file). Outcomes of jobs no longer leased to owner are
+// skipped and counted in lost.
+func (db *DB) RecordMediaOutcomes(ctx context.Context, owner string, outs []models.MediaOutcome) (lost int, err error) {
+	if len(outs) == 0 {
+		return 0, nil
+	}
+	err = db.Tx(ctx, func(tx *DB) error {
+		lost = 0
+		now := tx.now()
+		for _, o := range outs {
+			set := map[string]any{"lease_owner": "", "lease_until_ms": 0, "updated_at": now}
+			switch o.State {
+			case models.MediaDone:
+				set["state"], set["sha256"], set["size"], set["stored_mime_type"], set["error"], set["done_at"] =
+					models.MediaDone, o.SHA256, o.Size, clip(o.MimeType, 128), "", now
+			case models.MediaPending:
+				set["state"], set["next_attempt_ms"], set["error"] = models.MediaPending, o.Next.UnixMilli(), clip(o.Error, maxInboxError)
+			case models.MediaExpired, models.MediaFailed:
+				set["state"], set["error"], set["done_at"] = o.State, clip(o.Error, maxInboxError), now
+			default:
+				return fmt.Errorf("media outcome: unknown state %q", o.State)
+			}
+			res := tx.q(ctx).Model(&models.MediaJob{}).
+				Where("id = ? AND state = ? AND lease_owner = ?", o.ID, models.MediaProcessing, owner).Updates(set)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				lost++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("record media outcomes: %w", translate(err))
+	}
+	return lost, nil
+}
