@@ -155,7 +155,7 @@ func Media(ctx context.Context, db *store.DB, ms *MediaSimulator, target MediaTa
 	start := time.Now()
 	bodies := mediaWebhooks(pnid, ms.files, 50)
 	for _, b := range bodies {
-		if _, _, err := deliver(ctx, client, target.URL+"/webhooks/whatsapp", b, webhook.Sign([]byte(target.AppSecret), b)); err != nil {
+		if _, _, err := deliver(ctx, client, []string{target.URL + "/webhooks/whatsapp"}, 0, b, webhook.Sign([]byte(target.AppSecret), b)); err != nil {
 			return rep, fmt.Errorf("post media webhook: %w", err)
 		}
 	}
@@ -322,7 +322,7 @@ func pingWebhooks(ctx context.Context, client *http.Client, t MediaTarget, pnid 
 		}
 		body := liveEnvelope(pnid, []map[string]any{{"from": "5511900000001", "id": fmt.Sprintf("wamid.benchping.%s.%d.%d", pnid, time.Now().UnixNano(), i),
 			"timestamp": strconv.FormatInt(time.Now().Unix(), 10), "type": "text", "text": map[string]string{"body": "ping"}}})
-		d, _, err := deliver(ctx, client, t.URL+"/webhooks/whatsapp", body, webhook.Sign([]byte(t.AppSecret), body))
+		d, _, err := deliver(ctx, client, []string{t.URL + "/webhooks/whatsapp"}, 0, body, webhook.Sign([]byte(t.AppSecret), body))
 		if err != nil {
 			return AckStats{}, fmt.Errorf("post ping webhook: %w", err)
 		}
