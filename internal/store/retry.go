@@ -41,6 +41,10 @@ const (
 	retryAttempts       = 10
 	retryBaseWait       = 10 * time.Millisecond
 	retryMaxWait        = time.Second
+	// A chunk transaction writes thousands of rows and shares threads rows with the chunks
+	// another node applies at the same time: it gets more tries (about 25 s of back-off)
+	// before its inbox row is handed back.
+	applyTxAttempts = 30
 )
 
 // ErrorCode returns the MySQL/MariaDB error number of err, -1 when err is a lost or refused
@@ -166,6 +170,11 @@ func (r *retrier) wait(attempt int) time.Duration {
 // do runs fn until it succeeds, fails with an error that is not transient (retryable
 // decides; nil: Transient), ctx ends, or the attempts are used up.
 func (r *retrier) do(ctx context.Context, op string, retryable func(error) bool, fn func() error) error {
+	return r.doN(ctx, r.attempts, op, retryable, fn)
+}
+
+// doN is do with its own number of attempts.
+func (r *retrier) doN(ctx context.Context, attempts int, op string, retryable func(error) bool, fn func() error) error {
 	if retryable == nil {
 		retryable = Transient
 	}
@@ -190,7 +199,7 @@ func (r *retrier) do(ctx context.Context, op string, retryable func(error) bool,
 		} else {
 			r.transient.Add(1)
 		}
-		if attempt+1 >= r.attempts {
+		if attempt+1 >= attempts {
 			r.exhausted.Add(1)
 			r.logger().Warn("database operation failed after retries", "op", op, "code", code, "attempts", attempt+1, "err", DescribeError(err))
 			return err

@@ -47,7 +47,7 @@ func (db *DB) applyTx(ctx context.Context, fn func(tx *DB) error) error {
 	if db.dialect == MySQL {
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	}
-	err := db.retry.do(ctx, "apply transaction", retryableTx, func() error {
+	err := db.retry.doN(ctx, applyTxAttempts, "apply transaction", retryableTx, func() error {
 		return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 			return fn(&DB{gorm: g, dialect: db.dialect, now: db.now, pace: db.pace, retry: db.retry, failover: db.failover})
 		}, opts...)
