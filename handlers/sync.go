@@ -129,13 +129,15 @@ func (v syncView) panel(isAdmin bool, timeout time.Duration) components.SyncPane
 		p.ChunksTotal += ph.Chunks
 		delivered += int64(ph.Messages)
 	}
+	p.Delivered = delivered
 	for _, n := range []int{0, 1, 2} {
 		ph := byPhase[n]
-		p.Phases = append(p.Phases, components.SyncPhase{Phase: n, Chunks: ph.Chunks, Messages: int64(ph.Messages), LastChunkAt: unixTime(ph.LastChunkAt)})
+		ph.Phase = n
+		p.Phases = append(p.Phases, syncPhase(ph, s.Phases, v.status))
 	}
 	for _, ph := range s.Phases {
 		if ph.Phase < 0 || ph.Phase > 2 { // not documented, but show it if Meta sends it
-			p.Phases = append(p.Phases, components.SyncPhase{Phase: ph.Phase, Chunks: ph.Chunks, Messages: int64(ph.Messages), LastChunkAt: unixTime(ph.LastChunkAt)})
+			p.Phases = append(p.Phases, syncPhase(ph, s.Phases, v.status))
 		}
 	}
 	for _, g := range s.ChunkGaps {
@@ -147,6 +149,32 @@ func (v syncView) panel(isAdmin bool, timeout time.Duration) components.SyncPane
 			Threads: c.ThreadCount, Messages: c.MessageCount, ReceivedAt: c.ReceivedAt})
 	}
 	return p
+}
+
+// syncPhase shapes one phase row. Meta reports only the overall progress, so a phase's own
+// progress is inferred: a phase with chunks is done once the sync is complete or Meta has
+// moved on to another phase (a later last chunk elsewhere); the phase Meta sends now shows
+// the overall progress; a phase with no chunks is at 0.
+func syncPhase(ph store.PhaseSummary, all []store.PhaseSummary, st syncer.Status) components.SyncPhase {
+	out := components.SyncPhase{Phase: ph.Phase, Chunks: ph.Chunks, Messages: int64(ph.Messages), LastChunkAt: unixTime(ph.LastChunkAt)}
+	if ph.Chunks == 0 {
+		return out
+	}
+	current := true
+	for _, q := range all {
+		if q.Phase != ph.Phase && q.Chunks > 0 && q.LastChunkAt > ph.LastChunkAt {
+			current = false
+		}
+	}
+	switch {
+	case st.State == models.SyncComplete || st.Progress >= 100 || !current:
+		out.Progress = 100
+	case syncstate.Running(st.State):
+		out.Progress, out.Receiving = min(max(st.Progress, 0), 99), true
+	default: // the sync stopped (timed out, failed) while this phase was arriving
+		out.Progress = min(max(st.Progress, 0), 99)
+	}
+	return out
 }
 
 // rateAndETA derives messages/s from the chunks received between the first and the last

@@ -241,6 +241,11 @@ func TestSyncProviderErrorShownInPanel(t *testing.T) {
 }
 
 // addChunk stores a ledger row and moves the run as ingest does.
+func phaseBar(d *goquery.Document, phase int) string {
+	v, _ := d.Find(fmt.Sprintf(`[data-testid="sync-phase"][data-phase="%d"] .bar`, phase)).Attr("data-value")
+	return v
+}
+
 func addChunk(t *testing.T, db *store.DB, pnid string, phase, order, progress, msgs int, at time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -332,6 +337,26 @@ func TestSyncPanelPollsUntilDone(t *testing.T) {
 			if d.Find(`[data-testid="sync-phase"]`).Length() != 3 {
 				t.Fatal("not three phase rows")
 			}
+			// Phase bars show each phase's own progress: phase 2 is the one arriving.
+			if v := phaseBar(d, 2); v != "40" {
+				t.Fatalf("phase 2 bar %q while receiving at 40 %%", v)
+			}
+			if st := d.Find(`[data-testid="sync-phase"][data-phase="2"] [data-testid="sync-phase-state"]`).Text(); st != "receiving 40 %" {
+				t.Fatalf("phase 2 state %q", st)
+			}
+			if v := phaseBar(d, 0); v != "0" {
+				t.Fatalf("phase 0 bar %q before any chunk", v)
+			}
+			// No messages stored yet (the chunks are still queued): the panel says why.
+			if m := d.Find(`[data-testid="sync-messages"]`).Text(); m != "0" {
+				t.Fatalf("messages stored %q, want 0 (chunks only in the ledger)", m)
+			}
+			if z := d.Find(`[data-testid="sync-zero-reason"]`).Text(); !strings.Contains(z, "200 messages received in 2 chunks are still being stored") {
+				t.Fatalf("zero reason %q", z)
+			}
+			if w := d.Find(`[data-testid="sync-window"]`).Text(); strings.Contains(w, "closes") || !strings.Contains(w, "used") {
+				t.Fatalf("window text while receiving %q", w)
+			}
 			if n := d.Find(`#chunk-ledger [data-testid="chunk-row"]`).Length(); n != 2 {
 				t.Fatalf("%d ledger rows", n)
 			}
@@ -351,6 +376,37 @@ func TestSyncPanelPollsUntilDone(t *testing.T) {
 			}
 			if st, _ := panel.Attr("data-state"); st != models.SyncComplete {
 				t.Fatalf("state %q", st)
+			}
+			d = doc(t, body)
+			// Complete: no open window, every phase that sent chunks is a full bar.
+			if w := d.Find(`[data-testid="sync-window"]`).Text(); strings.Contains(w, "open") || strings.Contains(w, "23 h") {
+				t.Fatalf("window text after completion %q", w)
+			}
+			for _, ph := range []int{0, 2} {
+				if v := phaseBar(d, ph); v != "100" {
+					t.Fatalf("phase %d bar %q after completion", ph, v)
+				}
+			}
+			if v := phaseBar(d, 1); v != "0" {
+				t.Fatalf("phase 1 (no chunks) bar %q", v)
+			}
+			// Admins read why Sync is now disabled, as text next to the button.
+			_, body = admin.Get(page, nil)
+			d = doc(t, body)
+			if d.Find(`[data-testid="sync-panel"] [data-testid="sync-button"][disabled]`).Length() != 1 {
+				t.Fatal("no disabled Sync button after completion")
+			}
+			why := d.Find(`[data-testid="sync-panel"] [data-testid="sync-disabled-reason"]`)
+			if !strings.Contains(why.Text(), "has been synced") {
+				t.Fatalf("disabled reason %q", why.Text())
+			}
+			if by, _ := d.Find(`[data-testid="sync-panel"] [data-testid="sync-button"]`).Attr("aria-describedby"); by == "" || by != why.AttrOr("id", "") {
+				t.Fatalf("button aria-describedby %q, reason id %q", by, why.AttrOr("id", ""))
+			}
+			_, body = admin.Get("/numbers", nil)
+			row := doc(t, body).Find(fmt.Sprintf("#number-%d", s.open.ID))
+			if !strings.Contains(row.Find(`[data-testid="sync-disabled-reason"]`).Text(), "has been synced") {
+				t.Fatalf("numbers table row without the visible reason: %q", row.Text())
 			}
 			// A later poll of an already finished sync does not trigger again.
 			res, _ = agent.Get(page+"/sync?was=complete", apptest.HX())
