@@ -100,8 +100,32 @@ func (v syncView) json() syncStatusJSON {
 // threadPageJSON is GET /api/v1/threads: {"data":[…],"next_cursor"}; next_cursor is "" on
 // the last page.
 type threadPageJSON struct {
-	Threads    []models.Thread `json:"data"`
-	NextCursor string          `json:"next_cursor"`
+	Threads    []threadJSON `json:"data"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+// threadJSON is a thread in the API. A contact known only by its business-scoped user id
+// has contact_wa_id "" and its contact_user_id (and contact_username when known).
+type threadJSON struct {
+	ID              uint64 `json:"id"`
+	PhoneNumberID   string `json:"phone_number_id"`
+	ContactWAID     string `json:"contact_wa_id"`
+	ContactUserID   string `json:"contact_user_id"`
+	ContactUsername string `json:"contact_username"`
+	ContactName     string `json:"contact_name"`
+	MessageCount    int    `json:"message_count"`
+	FirstMessageAt  int64  `json:"first_message_at"`
+	LastMessageAt   int64  `json:"last_message_at"`
+}
+
+func threadsJSON(ts []models.Thread) []threadJSON {
+	out := make([]threadJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, threadJSON{ID: t.ID, PhoneNumberID: t.PhoneNumberID, ContactWAID: phoneOf(t.ContactWAID), ContactUserID: t.ContactUserID,
+			ContactUsername: t.ContactUsername, ContactName: t.ContactName, MessageCount: t.MessageCount,
+			FirstMessageAt: t.FirstMessageAt, LastMessageAt: t.LastMessageAt})
+	}
+	return out
 }
 
 // messageJSON is a message in the API: {"wamid","direction","type","text","timestamp",

@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"sort"
 	"testing"
-
-	"coexhistory/models"
 )
 
 func TestThreadJSONShapes(t *testing.T) {
@@ -32,7 +30,7 @@ func TestThreadJSONShapes(t *testing.T) {
 			t.Errorf("%s JSON keys = %v, want %v", name, got, want)
 		}
 	}
-	check("thread", keys(models.Thread{}), []string{"id", "phone_number_id", "contact_wa_id", "contact_name", "message_count", "first_message_at", "last_message_at"})
+	check("thread", keys(threadJSON{}), []string{"id", "phone_number_id", "contact_wa_id", "contact_user_id", "contact_username", "contact_name", "message_count", "first_message_at", "last_message_at"})
 	check("message", keys(messageJSON{}), []string{"wamid", "direction", "type", "text", "timestamp", "status", "origin", "edited", "deleted", "media"})
 	check("thread page", keys(threadPageJSON{}), []string{"data", "next_cursor"})
 }

@@ -107,7 +107,8 @@ func (h *Handlers) conversationsView(c echo.Context) (pages.ConversationsView, i
 		if label == "" {
 			label = t.PhoneNumberID
 		}
-		row := pages.ConversationRow{ThreadID: t.ID, ContactName: t.ContactName, ContactWAID: t.ContactWAID, NumberLabel: label,
+		row := pages.ConversationRow{ThreadID: t.ID, ContactName: t.ContactName, ContactWAID: phoneOf(t.ContactWAID),
+			ContactUserID: t.ContactUserID, ContactUsername: t.ContactUsername, NumberLabel: label,
 			MessageCount: t.MessageCount, LastAt: time.Unix(t.LastMessageAt, 0).UTC(), New: seen > 0 && t.LastMessageAt > seen,
 			Preview: pages.Preview{Direction: m.Direction, Type: m.Type, Text: m.Text, MimeType: m.MimeType, Deleted: m.Deleted}}
 		if row.New {

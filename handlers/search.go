@@ -209,7 +209,7 @@ func (h *Handlers) runSearch(c echo.Context, form pages.SearchForm, cursor strin
 	for _, r := range page.Results {
 		res := pages.SearchResult{
 			WAMID: r.WAMID, ThreadURL: threadAtURL(r.ThreadID, r.WAMID), ContactName: r.ContactName,
-			ContactWAID: r.ContactWAID, NumberLabel: numberLabel(idx, r.PhoneNumberID), Time: time.Unix(r.Timestamp, 0).UTC(),
+			ContactWAID: phoneOf(r.ContactWAID), NumberLabel: numberLabel(idx, r.PhoneNumberID), Time: time.Unix(r.Timestamp, 0).UTC(),
 			Direction: r.Direction, Type: r.Type, Status: r.Status, Origin: r.Origin,
 		}
 		for _, s := range r.Snippet {
@@ -251,7 +251,7 @@ func (h *Handlers) apiSearch(c echo.Context) error {
 	for _, r := range page.Results {
 		snippet := snippetJSON(r.Snippet)
 		out = append(out, searchResultJSON{
-			WAMID: r.WAMID, ThreadID: r.ThreadID, PhoneNumberID: r.PhoneNumberID, ContactWAID: r.ContactWAID,
+			WAMID: r.WAMID, ThreadID: r.ThreadID, PhoneNumberID: r.PhoneNumberID, ContactWAID: phoneOf(r.ContactWAID),
 			ContactName: r.ContactName, Timestamp: r.Timestamp, Text: r.Text, Snippet: snippet,
 			Direction: r.Direction, Type: r.Type, Status: nullable(r.Status), Origin: r.Origin,
 		})

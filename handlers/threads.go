@@ -99,7 +99,8 @@ func (h *Handlers) ThreadsView(c echo.Context, n models.BusinessNumber, contact,
 		return v, http.StatusUnprocessableEntity, nil
 	}
 	for _, t := range page.Threads {
-		v.Rows = append(v.Rows, pages.ThreadRow{ID: t.ID, ContactName: t.ContactName, ContactWAID: t.ContactWAID,
+		v.Rows = append(v.Rows, pages.ThreadRow{ID: t.ID, ContactName: t.ContactName, ContactWAID: phoneOf(t.ContactWAID),
+			ContactUserID: t.ContactUserID, ContactUsername: t.ContactUsername,
 			MessageCount: t.MessageCount, FirstMessage: time.Unix(t.FirstMessageAt, 0).UTC(), LastMessage: time.Unix(t.LastMessageAt, 0).UTC()})
 	}
 	if page.NextCursor != "" {
@@ -182,7 +183,8 @@ func (h *Handlers) threadPage(c echo.Context) error {
 	}
 	p, _ := principal(c)
 	v := pages.ThreadView{
-		ID: t.ID, ContactName: t.ContactName, ContactWAID: t.ContactWAID, PhoneNumberID: t.PhoneNumberID,
+		ID: t.ID, ContactName: t.ContactName, ContactWAID: phoneOf(t.ContactWAID), PhoneNumberID: t.PhoneNumberID,
+		ContactUserID: t.ContactUserID, ContactUsername: t.ContactUsername,
 		NumberLabel: numberLabel(idx, t.PhoneNumberID), MessageCount: t.MessageCount,
 		FirstMessage: time.Unix(t.FirstMessageAt, 0).UTC(), LastMessage: time.Unix(t.LastMessageAt, 0).UTC(),
 		CanExport: p.IsAdmin(), Notice: notice, Chat: chat, JumpDate: c.QueryParam("date"),
@@ -304,7 +306,7 @@ func (h *Handlers) apiListThreads(c echo.Context) error {
 	if err != nil {
 		return badCursor(err)
 	}
-	return c.JSON(http.StatusOK, threadPageJSON{Threads: page.Threads, NextCursor: page.NextCursor})
+	return c.JSON(http.StatusOK, threadPageJSON{Threads: threadsJSON(page.Threads), NextCursor: page.NextCursor})
 }
 
 // apiThreadMessages is GET /api/v1/threads/:id/messages?limit=&cursor= → the thread's
@@ -344,4 +346,13 @@ func (h *Handlers) apiThreadMessages(c echo.Context) error {
 		out = append(out, mj)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": list.NextCursor})
+}
+
+// phoneOf is a thread's contact phone number: "" for a contact known only by its
+// business-scoped user id (its thread key is not a phone number).
+func phoneOf(contactKey string) string {
+	if store.IsUserKey(contactKey) {
+		return ""
+	}
+	return contactKey
 }

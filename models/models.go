@@ -190,13 +190,18 @@ type Contact struct {
 
 // Thread is the conversation of one business number with one contact.
 type Thread struct {
-	ID             uint64 `gorm:"column:id;primaryKey" json:"id"`
-	PhoneNumberID  string `gorm:"column:phone_number_id" json:"phone_number_id"`
-	ContactWAID    string `gorm:"column:contact_wa_id" json:"contact_wa_id"`
-	ContactName    string `gorm:"column:contact_name" json:"contact_name"`
-	MessageCount   int    `gorm:"column:message_count" json:"message_count"`
-	FirstMessageAt int64  `gorm:"column:first_message_at" json:"first_message_at"`
-	LastMessageAt  int64  `gorm:"column:last_message_at" json:"last_message_at"`
+	ID            uint64 `gorm:"column:id;primaryKey" json:"id"`
+	PhoneNumberID string `gorm:"column:phone_number_id" json:"phone_number_id"`
+	ContactWAID   string `gorm:"column:contact_wa_id" json:"contact_wa_id"`
+	ContactName   string `gorm:"column:contact_name" json:"contact_name"`
+	// ContactUserID and ContactUsername: the contact's business-scoped user id and username,
+	// when known. A contact known only by them has a ContactWAID starting with "u:" (a key,
+	// not a phone number).
+	ContactUserID   string `gorm:"column:contact_user_id" json:"contact_user_id"`
+	ContactUsername string `gorm:"column:contact_username" json:"contact_username"`
+	MessageCount    int    `gorm:"column:message_count" json:"message_count"`
+	FirstMessageAt  int64  `gorm:"column:first_message_at" json:"first_message_at"`
+	LastMessageAt   int64  `gorm:"column:last_message_at" json:"last_message_at"`
 }
 
 // Message is one WhatsApp message, stored once per (PhoneNumberID, WAMID).

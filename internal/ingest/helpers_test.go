@@ -78,7 +78,7 @@ func newEnv(t *testing.T, dialect string) *env {
 // reset empties every table a worker writes, so one database serves several runs.
 func (e *env) reset(t *testing.T) {
 	t.Helper()
-	for _, table := range []string{"webhook_inbox", "messages", "threads", "contacts", "message_events", "history_chunks", "sync_runs"} {
+	for _, table := range []string{"webhook_inbox", "messages", "threads", "contacts", "message_events", "history_chunks", "sync_runs", "contact_aliases"} {
 		if _, err := e.db.SQL().Exec("DELETE FROM " + table); err != nil {
 			t.Fatal(err)
 		}

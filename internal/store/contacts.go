@@ -22,8 +22,30 @@ func (db *DB) ApplyContacts(ctx context.Context, phoneNumberID string, changes [
 	if phoneNumberID == "" {
 		return errors.New("apply contacts: no phone_number_id")
 	}
+	// A contact known by its BSUID is filed under its thread key (see identity.go); one that
+	// gives both identifiers links them.
+	var ids []identity
+	for _, c := range changes {
+		if c.UserID != "" {
+			ids = append(ids, identity{waid: c.WAID, userID: c.UserID, username: c.Username})
+		}
+	}
+	var keys map[identity]string
+	if len(ids) > 0 {
+		err := db.applyTx(ctx, func(tx *DB) error {
+			var err error
+			keys, _, err = tx.linkIdentities(ctx, phoneNumberID, ids, nil, nil)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("apply contacts of %s: %w", phoneNumberID, err)
+		}
+	}
 	latest := map[string]coex.ContactChange{}
 	for _, c := range changes {
+		if k := keys[identity{waid: c.WAID, userID: c.UserID, username: c.Username}]; c.UserID != "" && k != "" {
+			c.WAID = k
+		}
 		c.WAID = clip(c.WAID, 32)
 		if c.WAID == "" {
 			continue

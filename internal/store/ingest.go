@@ -76,7 +76,14 @@ func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error
 		}
 		rows = append(rows, rowFromMessage(m, in.Chunk.Phase, in.Chunk.ChunkOrder))
 	}
+	named, err := db.resolveKeys(ctx, in.PhoneNumberID, in.Chunk.Messages, rows)
+	if err != nil {
+		return ChunkResult{}, fmt.Errorf("apply chunk %d/%d of %s: %w", in.Chunk.Phase, in.Chunk.ChunkOrder, in.PhoneNumberID, err)
+	}
 	threads, err := db.threadsFor(ctx, in.PhoneNumberID, rows, nil)
+	if err == nil {
+		err = named.apply(ctx, db, in.PhoneNumberID)
+	}
 	if err != nil {
 		return ChunkResult{}, fmt.Errorf("apply chunk %d/%d of %s: %w", in.Chunk.Phase, in.Chunk.ChunkOrder, in.PhoneNumberID, err)
 	}
@@ -187,11 +194,24 @@ func (db *DB) applyMessages(ctx context.Context, op, pnid string, msgs []coex.Me
 			continue
 		}
 		rows = append(rows, rowFromMessage(m, noChunk, noChunk))
-		if m.ContactName != "" && m.ContactWAID != "" {
-			names[m.ContactWAID] = m.ContactName
+	}
+	named, err := db.resolveKeys(ctx, pnid, msgs, rows)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
+	}
+	for i, m := range msgs {
+		if m.WAMID != "" && m.ContactName != "" {
+			if k := rows[min(i, len(rows)-1)].ContactWAID; rows[min(i, len(rows)-1)].WAMID == clip(m.WAMID, 191) && k != "" {
+				names[k] = m.ContactName
+			} else if k := keyOf(rows, m.WAMID); k != "" {
+				names[k] = m.ContactName
+			}
 		}
 	}
 	threads, err := db.threadsFor(ctx, pnid, rows, names)
+	if err == nil {
+		err = named.apply(ctx, db, pnid)
+	}
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
 	}

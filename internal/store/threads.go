@@ -25,7 +25,7 @@ const (
 var ErrBadCursor = errors.New("invalid page cursor")
 
 // threadColumns are the columns thread lists read.
-var threadColumns = []string{"id", "phone_number_id", "contact_wa_id", "contact_name", "message_count",
+var threadColumns = []string{"id", "phone_number_id", "contact_wa_id", "contact_user_id", "contact_username", "contact_name", "message_count",
 	"first_message_at", "last_message_at"}
 
 // threadMessageColumns are the columns thread pages read.
