@@ -230,11 +230,14 @@ func (db *DB) applyMessages(ctx context.Context, op, pnid string, msgs []coex.Me
 	return res, nil
 }
 
-// ApplyEdits applies edits made in the WhatsApp Business app: the original message takes
-// the new text and is marked edited. Each edit is also kept as a message event (source
-// "echo"), so that of several edits the latest (by timestamp) wins in any arrival order. An
-// edit of a message not stored yet creates that message as type "unknown" with the new
-// text; when the message itself arrives it fills in type and time and keeps the edited text.
+// ApplyEdits applies edits, the business's (made in the WhatsApp Business app, echoes) and the
+// customer's (messages webhook): the original message takes the new text and is marked
+// edited; its raw JSON keeps the earlier text. Each edit is also kept as a message event
+// (source "echo"), so that of several edits the latest (by timestamp) wins in any arrival
+// order. An edit of a message not stored yet creates that message as type "unknown" with the
+// new text, in the edit's direction (outbound for the business's, inbound for the
+// customer's); when the message itself arrives it fills in type and time and keeps the
+// edited text.
 func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex.Edit) (ApplyResult, error) {
 	if len(edits) == 0 {
 		return ApplyResult{}, nil
@@ -244,14 +247,23 @@ func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex
 	}
 	rows := make([]msgRow, 0, len(edits))
 	events := make([]models.MessageEvent, 0, len(edits))
+	who := make([]coex.Message, 0, len(edits))
 	for _, e := range edits {
 		if e.OriginalWAMID == "" {
 			continue
 		}
-		rows = append(rows, stubRow(e.OriginalWAMID, e.ContactWAID, e.Timestamp, e.Raw, e.NewText, true, false))
+		rows = append(rows, stubRow(e.OriginalWAMID, e.ContactWAID, e.Direction, e.Origin, e.Timestamp, e.Raw, e.NewText, true, false))
 		events = append(events, echoEvent(phoneNumberID, e.OriginalWAMID, echoEventEdited, e.WAMID, e.Timestamp))
+		who = append(who, coex.Message{WAMID: e.OriginalWAMID, ContactWAID: e.ContactWAID, ContactUserID: e.ContactUserID})
+	}
+	named, err := db.resolveKeys(ctx, phoneNumberID, who, rows)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply edits of %s: %w", phoneNumberID, err)
 	}
 	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
+	if err == nil {
+		err = named.apply(ctx, db, phoneNumberID)
+	}
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("apply edits of %s: %w", phoneNumberID, err)
 	}
@@ -308,9 +320,10 @@ func (db *DB) latestEdits(ctx context.Context, pnid string, rows []msgRow) (map[
 	return out, nil
 }
 
-// ApplyRevokes marks messages the business deleted in the app as deleted (their text is
-// kept for the record). A revoke of a message not stored yet creates it as type "unknown",
-// deleted; the message's own delivery later fills it in and it stays deleted.
+// ApplyRevokes marks messages their sender deleted (the business in the app, or the customer)
+// as deleted; their text is kept for the record. A revoke of a message not stored yet
+// creates it as type "unknown", deleted, in the revoke's direction; the message's own
+// delivery later fills it in and it stays deleted.
 func (db *DB) ApplyRevokes(ctx context.Context, phoneNumberID string, revokes []coex.Revoke) (ApplyResult, error) {
 	if len(revokes) == 0 {
 		return ApplyResult{}, nil
@@ -320,14 +333,23 @@ func (db *DB) ApplyRevokes(ctx context.Context, phoneNumberID string, revokes []
 	}
 	rows := make([]msgRow, 0, len(revokes))
 	events := make([]models.MessageEvent, 0, len(revokes))
+	who := make([]coex.Message, 0, len(revokes))
 	for _, r := range revokes {
 		if r.OriginalWAMID == "" {
 			continue
 		}
-		rows = append(rows, stubRow(r.OriginalWAMID, r.ContactWAID, r.Timestamp, r.Raw, "", false, true))
+		rows = append(rows, stubRow(r.OriginalWAMID, r.ContactWAID, r.Direction, r.Origin, r.Timestamp, r.Raw, "", false, true))
 		events = append(events, echoEvent(phoneNumberID, r.OriginalWAMID, echoEventRevoked, r.WAMID, r.Timestamp))
+		who = append(who, coex.Message{WAMID: r.OriginalWAMID, ContactWAID: r.ContactWAID, ContactUserID: r.ContactUserID})
+	}
+	named, err := db.resolveKeys(ctx, phoneNumberID, who, rows)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply revokes of %s: %w", phoneNumberID, err)
 	}
 	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
+	if err == nil {
+		err = named.apply(ctx, db, phoneNumberID)
+	}
 	if err != nil {
 		return ApplyResult{}, fmt.Errorf("apply revokes of %s: %w", phoneNumberID, err)
 	}

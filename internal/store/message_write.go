@@ -50,17 +50,24 @@ func rowFromMessage(m coex.Message, phase, chunkOrder int) msgRow {
 	}
 }
 
-// stubRow is an outbound message known only from an edit or revoke echo.
-func stubRow(wamid, contact string, ts int64, raw []byte, text string, edited, deleted bool) msgRow {
+// stubRow is a message known only from an edit or revoke: the business's (an echo: outbound,
+// origin echo) or the customer's (inbound, origin live), as direction and origin say.
+func stubRow(wamid, contact, direction, origin string, ts int64, raw []byte, text string, edited, deleted bool) msgRow {
+	if direction == "" {
+		direction = models.DirectionOutbound
+	}
+	if origin == "" {
+		origin = models.OriginEcho
+	}
 	return msgRow{
 		WAMID: clip(wamid, 191),
 		MessageVersion: coex.MessageVersion{
 			ContactWAID: clip(contact, 32),
-			Direction:   models.DirectionOutbound,
+			Direction:   clip(direction, 8),
 			Type:        TypeUnknown,
 			Text:        validText(text),
 			TS:          ts,
-			Origin:      models.OriginEcho,
+			Origin:      clip(origin, 8),
 			Edited:      edited,
 			Deleted:     deleted,
 			Phase:       noChunk,
