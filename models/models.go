@@ -24,6 +24,7 @@ const (
 	OriginHistory = "history"
 	OriginEcho    = "echo"
 	OriginLive    = "live"
+	OriginAPI     = "api" // sent through the Cloud API by another system: known from its statuses only
 )
 
 // Inbox states.

@@ -37,7 +37,8 @@ type MessageVersion struct {
 //   - content (type, text, media id, mime type, reaction, raw JSON): a real type beats a
 //     placeholder or an unknown stub, then a chunk beats other sources, then the smallest
 //     chunk position; the text of an edited message is kept;
-//   - status merges monotonically (MergeStatus); edited and deleted stay set.
+//   - status merges monotonically (MergeStatus); edited and deleted stay set;
+//   - a message known only from its statuses (origin api) takes the origin of its content.
 //
 // newContact reports that the contact was taken from in, so the message may belong to
 // another thread.
@@ -66,6 +67,10 @@ func Merge(cur, in MessageVersion) (out MessageVersion, newContact bool) {
 		out.Direction = in.Direction
 	}
 	if out.Origin == "" {
+		out.Origin = in.Origin
+	}
+	if cur.Origin == OriginAPI && in.Origin != "" && in.Origin != OriginAPI && contentRank(&in) > contentRank(&cur) {
+		// Known from its statuses only until now: its content says where it came from.
 		out.Origin = in.Origin
 	}
 	if contentBefore(&in, &cur) {

@@ -32,8 +32,8 @@ var exampleFiles = []string{
 // wantExamples is what the example payloads give, whatever their order.
 var wantExamples = snapshot{
 	Threads: []threadRow{
-		{"5511912345678", "Mariana Costa Ribeiro", 10, 1760954100, 1761043022},
-		{"5521998877665", "Seu Jorge (fornecedor)", 3, 1758361290, 1758361702},
+		{"5511912345678", "Mariana Costa Ribeiro", 11, 1760954100, 1761043101},
+		{"5521998877665", "Seu Jorge (fornecedor)", 4, 1758361290, 1761043155},
 	},
 	Messages: []messageRow{
 		{"5511912345678", "wamid.HBgNNTUxMTkxMjM0NTY3OBUCABIYFjNFQjA5QTdGQzE0RDJBOEU0NjExAA==", "inbound", "text", "Oi! Vocês ainda têm o bolo de cenoura para sábado?", "read", "history", "", "", "", 1760954100, false, false},
@@ -46,9 +46,12 @@ var wantExamples = snapshot{
 		{"5511912345678", "wamid.HBgNNTUxMTkxMjM0NTY3OBUCABEYEjA3RjJCOEU0RDFDNkE5MzA1QgA=", "outbound", "document", "nf-4471.pdf — Nota fiscal", "", "echo", "3948571029384756", "application/pdf", "", 1761040460, false, false},
 		{"5511912345678", "wamid.HBgNNTUxMTkxMjM0NTY3OBUCABIYFjNFQjBDNzE4QUE5RjIwQjQ1RDcwAA==", "inbound", "text", "Chego às 13h para buscar, pode ser?", "", "live", "", "", "", 1761043010, false, false},
 		{"5511912345678", "wamid.HBgNNTUxMTkxMjM0NTY3OBUCABIYFjNFQjBENjYxMEYyQTc3QjlDODE0AA==", "inbound", "unsupported", "Message type is currently not supported. — Message type is not currently supported", "", "live", "", "", "", 1761043022, false, false},
+		// Known only from its statuses: sent through the API by another system.
+		{"5511912345678", "wamid.HBgNNTUxMTkxMjM0NTY3OBUCABEYEjI1QkE4RTNDMDc5RjFBNjREMQA=", "outbound", "unknown", "", "read", "api", "", "", "", 1761043101, false, false},
 		{"5521998877665", "wamid.HBgNNTUyMTk5ODg3NzY2NRUCABEYEkI3RjAxQzlEMkE0RTY1QzgzMAA=", "outbound", "media_placeholder", "", "played", "history", "", "", "", 1758361290, false, false},
 		{"5521998877665", "wamid.HBgNNTUyMTk5ODg3NzY2NRUCABIYFjNFQjBGMjI5OEE3QzE0NUQ2QjNBAA==", "inbound", "text", "Ouvi o áudio, fechado então. Obrigado!", "read", "history", "", "", "", 1758361544, false, false},
 		{"5521998877665", "wamid.HBgNNTUyMTk5ODg3NzY2NRUCABEYEjVFNkExMDBDNDdCOTIyRDQ0RQA=", "outbound", "text", "Nós que agradecemos. Pedido #4471 confirmado.", "sent", "history", "", "", "", 1758361702, false, false},
+		{"5521998877665", "wamid.HBgNNTUyMTk5ODg3NzY2NRUCABEYEjdBQjQ5MEUxRjI4QzM1RDA2OQA=", "outbound", "unknown", "", "error", "api", "", "", "", 1761043155, false, false},
 	},
 	Run: "declined 42",
 }

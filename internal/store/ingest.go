@@ -378,7 +378,10 @@ func (db *DB) ApplyRevokes(ctx context.Context, phoneNumberID string, revokes []
 // ApplyStatuses applies live status webhooks: each is kept as a message event (source
 // "webhook", key "<status>:<timestamp>", deduplicated) and merged into the message's status
 // monotonically (a late "delivered" never lowers "read"; error is final). A status of a
-// message not stored yet is only kept as an event; the message takes it when it arrives.
+// message not stored yet stands for a message another system sent through the Cloud API:
+// it is stored as an outbound message of origin api (type unknown, the status object as its
+// raw JSON) in the recipient's thread; its content, if an echo or a history chunk brings it
+// later, merges into it.
 func (db *DB) ApplyStatuses(ctx context.Context, phoneNumberID string, statuses []coex.StatusUpdate) (ApplyResult, error) {
 	if len(statuses) == 0 {
 		return ApplyResult{}, nil
@@ -388,11 +391,15 @@ func (db *DB) ApplyStatuses(ctx context.Context, phoneNumberID string, statuses 
 	}
 	rows := make([]msgRow, 0, len(statuses))
 	events := make([]models.MessageEvent, 0, len(statuses))
+	who := make([]coex.Message, 0, len(statuses))
 	for _, s := range statuses {
 		if s.WAMID == "" || s.Status == "" {
 			continue
 		}
-		rows = append(rows, msgRow{WAMID: s.WAMID, MessageVersion: coex.MessageVersion{Status: coex.NormalizeStatus(s.Status)}})
+		row := stubRow(s.WAMID, s.RecipientWAID, models.DirectionOutbound, models.OriginAPI, s.Timestamp, s.Raw, "", false, false)
+		row.Status = clip(coex.NormalizeStatus(s.Status), 16)
+		rows = append(rows, row)
+		who = append(who, coex.Message{WAMID: s.WAMID, ContactWAID: s.RecipientWAID, ContactUserID: s.RecipientUserID, ContactUsername: s.RecipientUsername})
 		ev := models.MessageEvent{
 			PhoneNumberID:  phoneNumberID,
 			WAMID:          s.WAMID,
@@ -406,19 +413,34 @@ func (db *DB) ApplyStatuses(ctx context.Context, phoneNumberID string, statuses 
 		}
 		events = append(events, ev)
 	}
+	named, err := db.resolveKeys(ctx, phoneNumberID, who, rows)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply statuses of %s: %w", phoneNumberID, err)
+	}
+	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
+	if err == nil {
+		err = named.apply(ctx, db, phoneNumberID)
+	}
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply statuses of %s: %w", phoneNumberID, err)
+	}
 	var res ApplyResult
-	err := db.applyTx(ctx, func(tx *DB) error {
+	err = db.applyTx(ctx, func(tx *DB) error {
 		if err := tx.insertEvents(ctx, events); err != nil {
 			return err
 		}
 		var err error
-		// Status rows carry no contact: they create no thread, they only update stored messages.
-		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, nil, func(cur *msgRow, in msgRow) (msgRow, bool) {
+		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, threads, func(cur *msgRow, in msgRow) (msgRow, bool) {
 			if cur == nil {
-				return in, false
+				// Not stored: a message sent through the API by another system. Without a
+				// recipient it has no thread; it is then only kept as events.
+				return in, in.ContactWAID != ""
 			}
 			out := *cur
 			out.Status = coex.MergeStatus(cur.Status, in.Status)
+			if out.Origin == models.OriginAPI && in.TS > 0 && in.TS < out.TS {
+				out.TS = in.TS // sent no later than its earliest status
+			}
 			return out, true
 		})
 		return err
