@@ -253,7 +253,7 @@ func (h *Handlers) apiSearch(c echo.Context) error {
 		out = append(out, searchResultJSON{
 			WAMID: r.WAMID, ThreadID: r.ThreadID, PhoneNumberID: r.PhoneNumberID, ContactWAID: phoneOf(r.ContactWAID),
 			ContactName: r.ContactName, Timestamp: r.Timestamp, Text: r.Text, Snippet: snippet,
-			Direction: r.Direction, Type: r.Type, Status: nullable(r.Status), Origin: r.Origin,
+			Direction: r.Direction, Type: r.Type, Status: deliveryStatus(r.Direction, r.Status), Origin: r.Origin,
 		})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": page.NextCursor})

@@ -338,7 +338,7 @@ func (h *Handlers) apiThreadMessages(c echo.Context) error {
 	out := make([]messageJSON, 0, len(list.Messages))
 	for _, m := range list.Messages {
 		mj := messageJSON{WAMID: m.WAMID, Direction: m.Direction, Type: m.Type, Text: m.Text, Timestamp: m.TS,
-			Status: nullable(m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted,
+			Status: deliveryStatus(m.Direction, m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted,
 			Media: mediaJSONOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now)}
 		for _, r := range reactions[m.WAMID] {
 			mj.Reactions = append(mj.Reactions, reactionJSON{WAMID: r.WAMID, Emoji: r.Emoji, Direction: r.Direction, Timestamp: r.TS})
@@ -355,4 +355,14 @@ func phoneOf(contactKey string) string {
 		return ""
 	}
 	return contactKey
+}
+
+// deliveryStatus is a message's status in the API: null for inbound messages (history gives
+// them one, e.g. "pending" or "read", which says nothing about delivery to the business) and
+// for unknown ones.
+func deliveryStatus(direction, status string) *string {
+	if direction == models.DirectionInbound {
+		return nil
+	}
+	return nullable(status)
 }
