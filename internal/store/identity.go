@@ -208,8 +208,9 @@ func (db *DB) linkIdentities(ctx context.Context, pnid string, ids []identity, l
 		case id.userID != "":
 			key := aliases["u:"+id.userID]
 			if key == "" {
-				key = userKey(id.userID)
-				if err := db.setAlias(ctx, pnid, "u:"+id.userID, key, aliases); err != nil {
+				// Insert only if absent: a concurrent link to a phone number wins.
+				var err error
+				if key, err = db.addAlias(ctx, pnid, "u:"+id.userID, userKey(id.userID), aliases); err != nil {
 					return "", err
 				}
 			}
@@ -302,6 +303,28 @@ func (db *DB) setAlias(ctx context.Context, pnid, alias, key string, aliases map
 	}
 	aliases[alias] = key
 	return nil
+}
+
+// addAlias records alias → key unless the alias exists, and returns the key it names.
+func (db *DB) addAlias(ctx context.Context, pnid, alias, key string, aliases map[string]string) (string, error) {
+	q := "INSERT INTO contact_aliases (phone_number_id, alias, contact_key) VALUES (?, ?, ?)"
+	if db.dialect == MySQL {
+		q += " ON DUPLICATE KEY UPDATE contact_key = contact_key"
+	} else {
+		q += " ON CONFLICT (phone_number_id, alias) DO NOTHING"
+	}
+	if _, err := db.rawExec(ctx, q, pnid, alias, key); err != nil {
+		return "", fmt.Errorf("add contact alias: %w", err)
+	}
+	got, err := db.readAliases(ctx, pnid, map[string]bool{alias: true})
+	if err != nil {
+		return "", err
+	}
+	if got[alias] != "" {
+		key = got[alias]
+	}
+	aliases[alias] = key
+	return key, nil
 }
 
 // mergeContact moves what is stored under thread key from into thread key to: the thread
