@@ -51,6 +51,7 @@ type Metrics struct {
 	retries        *prometheus.CounterVec
 	httpSeconds    *prometheus.HistogramVec
 	scrapeErrors   prometheus.Counter
+	dbConflicts    prometheus.Counter
 }
 
 // New returns the metrics on a fresh registry, with the Go runtime, the process, the
@@ -106,8 +107,12 @@ func New(db *sql.DB, src Source) *Metrics {
 	m.scrapeErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Name: "metrics_database_errors_total", Help: "Scrapes whose database figures could not be read.",
 	})
+	m.dbConflicts = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "database_conflicts_total",
+		Help: "Deadlocks and Galera certification conflicts (error 1213) the store retried.",
+	})
 	r.MustRegister(m.webhooks, m.webhookSeconds, m.webhookBytes, m.rows, m.rowSeconds, m.messages, m.chunkSeconds, m.purged,
-		m.providerCalls, m.providerSecs, m.retries, m.httpSeconds, m.scrapeErrors,
+		m.providerCalls, m.providerSecs, m.retries, m.httpSeconds, m.scrapeErrors, m.dbConflicts,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -119,6 +124,10 @@ func New(db *sql.DB, src Source) *Metrics {
 	}
 	return m
 }
+
+// DatabaseConflict counts one deadlock or certification conflict the store retried
+// (store.DB.OnConflict).
+func (m *Metrics) DatabaseConflict() { m.dbConflicts.Inc() }
 
 // Webhook records one webhook delivery (handlers.Deps.ObserveWebhook).
 func (m *Metrics) Webhook(source, field, outcome string, size int, took time.Duration) {

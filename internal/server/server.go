@@ -93,6 +93,7 @@ func NewServices(cfg config.Config, db *store.DB, logger *slog.Logger, now func(
 	}
 	s.Metrics = metrics.New(db.SQL(), s.metricsSnapshot)
 	s.OnPurged = s.Metrics.Purged
+	db.OnConflict(s.Metrics.DatabaseConflict)
 	s.Events = events.New(events.Config{
 		Store:  db,
 		Tokens: s.Registry,
