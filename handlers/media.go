@@ -87,9 +87,16 @@ func (h *Handlers) serveMedia(c echo.Context) error {
 	hd.Set("Content-Type", mimeType)
 	hd.Set("Content-Disposition", disposition)
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cache-Control", "private, max-age=86400")
+	// Revalidated every time (the ETag makes that a 304): customer media must not outlive a
+	// signed-out or disabled account in a shared browser's cache.
+	hd.Set("Cache-Control", "private, no-cache")
 	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	hd.Set("ETag", `"`+job.SHA256+`"`)
+	if strings.Contains(c.Request().Header.Get("Range"), ",") {
+		// One range per request is what players and viewers ask for; many ranges would
+		// each cost a storage read (an S3 GET per range).
+		c.Request().Header.Del("Range")
+	}
 	http.ServeContent(c.Response(), c.Request(), "", obj.ModTime(), obj)
 	return nil
 }
@@ -131,10 +138,10 @@ func safeFilename(name string) string {
 	name = strings.ReplaceAll(name, `\`, "/")
 	name = path.Base("/" + name)
 	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '"' || r == '/' || r == unicode.ReplacementChar {
+		if r == '"' || r == '/' || r == unicode.ReplacementChar {
 			return -1
 		}
-		return r
+		return dropDisguise(r)
 	}, name)
 	name = strings.TrimSpace(strings.Trim(name, "."))
 	if name == "" || name == "/" {
@@ -144,6 +151,16 @@ func safeFilename(name string) string {
 		name = clipUTF8(name, 150)
 	}
 	return name
+}
+
+// dropDisguise drops (-1) control characters, format characters (U+202E right-to-left
+// override, zero-width ones) and line separators, which could make "invoice\u202Efdp.exe"
+// read as a PDF; for strings.Map.
+func dropDisguise(r rune) rune {
+	if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+		return -1
+	}
+	return r
 }
 
 func clipUTF8(s string, n int) string {
@@ -226,6 +243,10 @@ func mediaViewOf(pnid string, m store.ThreadMessage, job *models.MediaJob, onboa
 		if job.Filename != "" {
 			v.Filename = job.Filename
 		}
+	}
+	// Shown as sent, less the characters that would disguise it (the raw JSON keeps them).
+	v.Filename = strings.Map(dropDisguise, v.Filename)
+	if job != nil {
 		if job.StoredMimeType != "" {
 			v.MimeType = job.StoredMimeType
 		}

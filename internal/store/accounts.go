@@ -79,8 +79,22 @@ func (db *DB) SetPasswordHash(ctx context.Context, userID uint64, hash string, m
 }
 
 // SetUserRole changes the role of an account.
+// Demoting an admin also revokes the admin API tokens the account created, in the same
+// transaction: a token must never carry more than its owner may do.
 func (db *DB) SetUserRole(ctx context.Context, userID uint64, role string) error {
-	return db.updateUser(ctx, "set role", userID, map[string]any{"role": role})
+	return db.Tx(ctx, func(tx *DB) error {
+		if err := tx.updateUser(ctx, "set role", userID, map[string]any{"role": role}); err != nil {
+			return err
+		}
+		if role == models.RoleAdmin {
+			return nil
+		}
+		res := tx.q(ctx).Where("user_id = ? AND role = ?", userID, models.RoleAdmin).Delete(&models.APIToken{})
+		if res.Error != nil {
+			return fmt.Errorf("revoke admin tokens: %w", translate(res.Error))
+		}
+		return nil
+	})
 }
 
 // SetUserDisabled disables an account at at (nil: enables it). Disabling also ends all of
