@@ -36,8 +36,9 @@ func searchActive(f pages.SearchForm) bool {
 }
 
 // searchURL is the shareable address of a search (empty fields left out); with a cursor, the
-// address of its next page.
-func searchURL(f pages.SearchForm, cursor string) string {
+// address of its next page. pages is how many pages the address shows (1 or 0: the first),
+// so "Load more" can be kept in the URL: Back and shared links show every page loaded.
+func searchURL(f pages.SearchForm, cursor string, pages int) string {
 	v := url.Values{}
 	set := func(k, val string) {
 		if val != "" {
@@ -57,6 +58,9 @@ func searchURL(f pages.SearchForm, cursor string) string {
 		v.Set("sort", f.Sort)
 	}
 	set("cursor", cursor)
+	if pages > 1 {
+		v.Set("pages", strconv.Itoa(pages))
+	}
 	if len(v) == 0 {
 		return "/search"
 	}
@@ -167,6 +171,7 @@ func (h *Handlers) searchPage(c echo.Context) error {
 	noStore(c)
 	form := searchForm(c)
 	cursor := c.QueryParam("cursor")
+	shown := searchPages(c)
 	idx, ns, err := h.numberIndex(c)
 	if err != nil {
 		return err
@@ -177,8 +182,17 @@ func (h *Handlers) searchPage(c echo.Context) error {
 		v.Numbers = append(v.Numbers, components.Option{Value: n.PhoneNumberID, Label: n.Label})
 	}
 	status := http.StatusOK
+	fragment := wantsFragment(c)
+	if v.Active && fragment && c.QueryParam("count") == "1" {
+		return h.searchCountFragment(c, form, v)
+	}
 	if v.Active {
-		if err := h.runSearch(c, form, cursor, idx, &v); err != nil {
+		// An address without a cursor shows its first `shown` pages; "Load more" adds one.
+		n := shown
+		if cursor != "" {
+			n = 1
+		}
+		if err := h.runSearch(c, form, cursor, n, shown, idx, &v); err != nil {
 			msg, ok := friendly(err)
 			if !ok {
 				return err
@@ -186,24 +200,103 @@ func (h *Handlers) searchPage(c echo.Context) error {
 			v.Error, status = msg, http.StatusUnprocessableEntity
 		}
 	}
-	if !wantsFragment(c) {
+	if !fragment {
 		return render(c, status, pages.Search(h.page(c, "Search", "search"), v))
 	}
 	if cursor != "" {
+		// The address bar follows "Load more": the search with the pages now shown.
+		c.Response().Header().Set("HX-Push-Url", searchURL(form, "", shown))
 		return render(c, status, pages.SearchMore(v))
 	}
-	c.Response().Header().Set("HX-Push-Url", searchURL(form, ""))
+	c.Response().Header().Set("HX-Push-Url", searchURL(form, "", 1))
 	return render(c, status, pages.SearchResults(v))
 }
 
-func (h *Handlers) runSearch(c echo.Context, form pages.SearchForm, cursor string, idx map[string]models.BusinessNumber, v *pages.SearchView) error {
+// maxSearchPages is how many pages a search address can ask for at once (?pages=).
+const maxSearchPages = 20
+
+// searchPages reads ?pages= (1 when absent or junk, at most maxSearchPages).
+func searchPages(c echo.Context) int {
+	n, err := strconv.Atoi(c.QueryParam("pages"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return min(n, maxSearchPages)
+}
+
+// runSearch reads n pages from cursor into v; shown is how many pages the page shows once
+// they are in (the next "Load more" asks for shown+1).
+func (h *Handlers) runSearch(c echo.Context, form pages.SearchForm, cursor string, n, shown int, idx map[string]models.BusinessNumber, v *pages.SearchView) error {
+	for i := 0; i < n; i++ {
+		next, err := h.searchOnce(c, form, cursor, idx, v)
+		if err != nil {
+			return err
+		}
+		cursor = next
+		if cursor == "" {
+			break
+		}
+	}
+	if cursor != "" {
+		v.MoreURL = searchURL(form, cursor, shown+1)
+		v.CountURL = countURL(form)
+	} else {
+		v.Count, v.CountKnown = len(v.Results), true
+	}
+	return nil
+}
+
+// searchCountBound is how many matches the result count counts exactly; beyond it the page
+// says "more than".
+const searchCountBound = 500
+
+func countURL(f pages.SearchForm) string {
+	u := searchURL(f, "", 1)
+	if strings.Contains(u, "?") {
+		return u + "&count=1"
+	}
+	return u + "?count=1"
+}
+
+// searchCountFragment counts the matches of a search, reading pages of search.MaxLimit up
+// to searchCountBound: exact below it, "more than" at it.
+func (h *Handlers) searchCountFragment(c echo.Context, form pages.SearchForm, v pages.SearchView) error {
+	cursor, n := "", 0
+	for {
+		p, err := searchParams(form, cursor, search.MaxLimit)
+		if err != nil {
+			return err
+		}
+		page, err := h.deps.Search.Search(ctx(c), p)
+		if err != nil {
+			if _, ok := friendly(err); ok {
+				return c.HTML(http.StatusOK, "") // the search itself shows the error
+			}
+			return err
+		}
+		n += len(page.Results)
+		cursor = page.NextCursor
+		if cursor == "" {
+			break
+		}
+		if n >= searchCountBound {
+			v.CountMore = true
+			break
+		}
+	}
+	v.Count, v.CountKnown = min(n, searchCountBound), true
+	return render(c, http.StatusOK, pages.SearchCount(v))
+}
+
+// searchOnce appends one page of results to v and returns the next cursor.
+func (h *Handlers) searchOnce(c echo.Context, form pages.SearchForm, cursor string, idx map[string]models.BusinessNumber, v *pages.SearchView) (string, error) {
 	p, err := searchParams(form, cursor, search.DefaultLimit)
 	if err != nil {
-		return err
+		return "", err
 	}
 	page, err := h.deps.Search.Search(ctx(c), p)
 	if err != nil {
-		return err
+		return "", err
 	}
 	v.Query, v.Unindexed = page.Query.String(), page.Unindexed
 	for _, r := range page.Results {
@@ -217,10 +310,7 @@ func (h *Handlers) runSearch(c echo.Context, form pages.SearchForm, cursor strin
 		}
 		v.Results = append(v.Results, res)
 	}
-	if page.NextCursor != "" {
-		v.MoreURL = searchURL(form, page.NextCursor)
-	}
-	return nil
+	return page.NextCursor, nil
 }
 
 // threadAtURL opens a thread at one of its messages, scrolled to and highlighted.

@@ -49,6 +49,10 @@ func TestSearchPage(t *testing.T) {
 			if got := resultWAMIDs(d); strings.Join(got, " ") != "wamid.ana1 wamid.other1 wamid.ana0" {
 				t.Fatalf("results %v", got)
 			}
+			// One page holds them all: the count is exact, with no further request.
+			if cnt := d.Find(`[data-testid=search-count]`); strings.TrimSpace(cnt.Text()) != "3 messages match." || cnt.AttrOr("hx-get", "") != "" {
+				t.Fatalf("count %q", cnt.Text())
+			}
 			if got := d.Find(`#f-q`).AttrOr("value", ""); got != "bolo" {
 				t.Fatalf("search box keeps %q", got)
 			}
@@ -183,6 +187,14 @@ func TestSearchLoadMore(t *testing.T) {
 				d := convDoc(t, body)
 				seen := resultWAMIDs(d)
 				more := d.Find(`[data-testid=search-load-more]`).AttrOr("hx-get", "")
+				// More than one page: the count comes in its own request.
+				countURL := d.Find(`[data-testid=search-count]`).AttrOr("hx-get", "")
+				if !strings.Contains(countURL, "count=1") || !strings.Contains(countURL, "q=encomenda") {
+					t.Fatalf("%s: count placeholder hx-get %q", sortOrder, countURL)
+				}
+				if _, cb := agent.Get(countURL, apptest.HX()); strings.TrimSpace(convDoc(t, cb).Find(`[data-testid=search-count]`).Text()) != "450 messages match." {
+					t.Fatalf("%s: count fragment %q", sortOrder, cb)
+				}
 				if len(seen) != 25 || more == "" {
 					t.Fatalf("%s: first page %d results, more %q", sortOrder, len(seen), more)
 				}
@@ -191,8 +203,13 @@ func TestSearchLoadMore(t *testing.T) {
 						t.Fatal("load more never ends")
 					}
 					res, frag := agent.Get(more, apptest.HX())
-					if res.StatusCode != http.StatusOK || res.Header.Get("HX-Push-Url") != "" || !strings.HasPrefix(strings.TrimSpace(frag), "<li") {
-						t.Fatalf("load more = %d, push %q: %.200s", res.StatusCode, res.Header.Get("HX-Push-Url"), frag)
+					push := res.Header.Get("HX-Push-Url")
+					if res.StatusCode != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(frag), "<li") {
+						t.Fatalf("load more = %d: %.200s", res.StatusCode, frag)
+					}
+					// The address bar keeps the pages shown, without the cursor.
+					if want := fmt.Sprintf("pages=%d", pages+2); !strings.Contains(push, want) || strings.Contains(push, "cursor=") || !strings.Contains(push, "q=encomenda") {
+						t.Fatalf("load more pushed %q, want the search with %s", push, want)
 					}
 					fd := convDoc(t, "<ol>"+frag+"</ol>")
 					seen = append(seen, resultWAMIDs(fd)...)
@@ -207,6 +224,25 @@ func TestSearchLoadMore(t *testing.T) {
 				}
 				if sortOrder == "newest" && (seen[0] != "wamid.carla449" || seen[len(seen)-1] != "wamid.carla000") {
 					t.Fatalf("newest first: %s … %s", seen[0], seen[len(seen)-1])
+				}
+				// The pushed address restores every page loaded, in the same order.
+				_, body = agent.Get("/search?q=encomenda&sort="+sortOrder+"&pages=3", nil)
+				d = convDoc(t, body)
+				got := resultWAMIDs(d)
+				if len(got) != 75 || strings.Join(got, ",") != strings.Join(seen[:75], ",") {
+					t.Fatalf("%s: pages=3 shows %d results, want the first 75 in order", sortOrder, len(got))
+				}
+				if more := d.Find(`[data-testid=search-load-more]`).AttrOr("hx-get", ""); !strings.Contains(more, "pages=4") || !strings.Contains(more, "cursor=") {
+					t.Fatalf("%s: load more after 3 pages %q", sortOrder, more)
+				}
+				// Past the last page, and junk, are bounded.
+				_, body = agent.Get("/search?q=encomenda&sort="+sortOrder+"&pages=999", nil)
+				if n := len(resultWAMIDs(convDoc(t, body))); n != convLongCount {
+					t.Fatalf("%s: pages=999 shows %d results, want all %d", sortOrder, n, convLongCount)
+				}
+				_, body = agent.Get("/search?q=encomenda&sort="+sortOrder+"&pages=x", nil)
+				if n := len(resultWAMIDs(convDoc(t, body))); n != 25 {
+					t.Fatalf("%s: pages=x shows %d results", sortOrder, n)
 				}
 			}
 		})
