@@ -61,14 +61,28 @@ func (c ContactMatch) Empty() bool { return c.Digits == "" && c.Name == "" }
 // and its arguments, for the dialect. LIKE runs on the threads table only, never on message
 // text. MariaDB compares names through utf8mb4_unicode_ci (case and accents ignored);
 // SQLite through coex_fold, which the store registers with the driver.
+//
+// A name filter also finds the contact's WhatsApp username (a leading "@" is left out:
+// "@padaria" finds padaria.lu) and BSUID (part of it, as Meta writes it: user.4f1c…); a
+// filter that starts with "@" looks at the username only.
 func (c ContactMatch) Where(dialect, alias string) (string, []any) {
 	if c.Digits != "" {
 		return alias + "contact_wa_id LIKE ? ESCAPE '!'", []any{"%" + escapeLike(c.Digits) + "%"}
 	}
-	if dialect == sqliteDialect {
-		return FoldFunction + "(" + alias + "contact_name) LIKE ? ESCAPE '!'", []any{"%" + escapeLike(FoldName(c.Name)) + "%"}
+	folded := func(col, s string) (string, any) {
+		if dialect == sqliteDialect {
+			return FoldFunction + "(" + alias + col + ") LIKE ? ESCAPE '!'", "%" + escapeLike(FoldName(s)) + "%"
+		}
+		return alias + col + " LIKE ? ESCAPE '!'", "%" + escapeLike(s) + "%"
 	}
-	return alias + "contact_name LIKE ? ESCAPE '!'", []any{"%" + escapeLike(c.Name) + "%"}
+	if user, ok := strings.CutPrefix(c.Name, "@"); ok && strings.TrimSpace(user) != "" {
+		cond, arg := folded("contact_username", strings.TrimSpace(user))
+		return cond, []any{arg}
+	}
+	name, nameArg := folded("contact_name", c.Name)
+	user, userArg := folded("contact_username", c.Name)
+	return "(" + name + " OR " + user + " OR " + alias + "contact_user_id LIKE ? ESCAPE '!')",
+		[]any{nameArg, userArg, "%" + escapeLike(c.Name) + "%"}
 }
 
 func escapeLike(s string) string {

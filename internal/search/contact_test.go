@@ -26,11 +26,17 @@ func TestParseContact(t *testing.T) {
 		}
 	}
 	cond, args := search.ContactMatch{Name: "50%_off!"}.Where(store.MySQL, "t.")
-	if cond != "t.contact_name LIKE ? ESCAPE '!'" || fmt.Sprint(args) != "[%50!%!_off!!%]" {
+	if cond != "(t.contact_name LIKE ? ESCAPE '!' OR t.contact_username LIKE ? ESCAPE '!' OR t.contact_user_id LIKE ? ESCAPE '!')" ||
+		fmt.Sprint(args) != "[%50!%!_off!!% %50!%!_off!!% %50!%!_off!!%]" {
 		t.Errorf("Where = %q %v", cond, args)
 	}
 	cond, args = search.ContactMatch{Name: "OTÁVIO"}.Where(store.SQLite, "t.")
-	if cond != "coex_fold(t.contact_name) LIKE ? ESCAPE '!'" || fmt.Sprint(args) != "[%otavio%]" {
+	if cond != "(coex_fold(t.contact_name) LIKE ? ESCAPE '!' OR coex_fold(t.contact_username) LIKE ? ESCAPE '!' OR t.contact_user_id LIKE ? ESCAPE '!')" ||
+		fmt.Sprint(args) != "[%otavio% %otavio% %OTÁVIO%]" {
 		t.Errorf("Where (SQLite) = %q %v", cond, args)
+	}
+	cond, args = search.ContactMatch{Name: "@Padaria"}.Where(store.SQLite, "t.")
+	if cond != "coex_fold(t.contact_username) LIKE ? ESCAPE '!'" || fmt.Sprint(args) != "[%padaria%]" {
+		t.Errorf("Where (@username) = %q %v", cond, args)
 	}
 }

@@ -313,21 +313,33 @@ func TestContactFilterVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A contact known by username and BSUID only (no phone number shared).
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO threads (phone_number_id, contact_wa_id, contact_user_id, contact_username, contact_name, message_count, first_message_at, last_message_at)
+			VALUES ('623400011122233', 'u:digest', 'user.4f1c2a9d8e7b6c5a', 'padaria.lu', 'Luíza', 1, 999, 999)`); err != nil {
+			t.Fatal(err)
+		}
 		for filter, want := range map[string]string{
-			"otavio":            "Otávio Nogueira",
-			"OTÁVIO":            "Otávio Nogueira",
-			"nogueira":          "Otávio Nogueira",
-			"5678":              "Otávio Nogueira",
-			"11 91234-5678":     "Otávio Nogueira",
-			"(11) 91234 5678":   "Otávio Nogueira",
-			"+55 11 91234-5678": "Otávio Nogueira",
-			"joao":              "JOÃO",
-			"joão":              "JOÃO",
-			"souza":             "Ana Souza",
-			"21 99887-7665":     "Ana Souza",
-			"nobody":            "",
-			"+1 555":            "",
-			"%":                 "",
+			"padaria":               "Luíza",
+			"@padaria.lu":           "Luíza",
+			"@PADARIA":              "Luíza",
+			"user.4f1c2a9d8e7b6c5a": "Luíza",
+			"4f1c2a9d":              "Luíza",
+			"@luíza":                "",
+			"luiza":                 "Luíza",
+			"otavio":                "Otávio Nogueira",
+			"OTÁVIO":                "Otávio Nogueira",
+			"nogueira":              "Otávio Nogueira",
+			"5678":                  "Otávio Nogueira",
+			"11 91234-5678":         "Otávio Nogueira",
+			"(11) 91234 5678":       "Otávio Nogueira",
+			"+55 11 91234-5678":     "Otávio Nogueira",
+			"joao":                  "JOÃO",
+			"joão":                  "JOÃO",
+			"souza":                 "Ana Souza",
+			"21 99887-7665":         "Ana Souza",
+			"nobody":                "",
+			"+1 555":                "",
+			"%":                     "",
 		} {
 			page, err := db.ListThreads(ctx, store.ThreadFilter{Contact: filter})
 			if err != nil {
