@@ -311,3 +311,24 @@ func TestSearchAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchCountBound: past 500 matches the count says "more than 500" (and stops reading).
+func TestSearchCountBound(t *testing.T) {
+	app := apptest.New(t, "sqlite", apptest.Options{})
+	msgs := make([]convMsg, 520)
+	for i := range msgs {
+		msgs[i] = convMsg{wamid: fmt.Sprintf("wamid.many%03d", i), direction: "inbound", typ: "text", text: "pedido numero " + fmt.Sprint(i),
+			status: "read", origin: "history", ts: 1760000000 + int64(i)}
+	}
+	convThread(t, app.DB, convPNID, "5511900000001", "Muitos Pedidos", msgs)
+	agent := app.Login(apptest.AgentEmail)
+	_, body := agent.Get("/search?q=pedido", nil)
+	countURL := convDoc(t, body).Find(`[data-testid=search-count]`).AttrOr("hx-get", "")
+	if countURL == "" {
+		t.Fatal("no count request for 520 matches")
+	}
+	_, frag := agent.Get(countURL, apptest.HX())
+	if got := strings.TrimSpace(convDoc(t, frag).Find(`[data-testid=search-count]`).Text()); got != "More than 500 messages match." {
+		t.Fatalf("count %q", got)
+	}
+}
