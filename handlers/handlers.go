@@ -41,6 +41,11 @@ type InFlightMarker interface {
 	Begin() (end func())
 }
 
+// AccountEvents reads the account_update events kept for a number, newest first.
+type AccountEvents interface {
+	AccountEvents(ctx context.Context, pnid string, limit int) ([]models.AccountEvent, error)
+}
+
 // NumberService is the business number registry.
 type NumberService interface {
 	List(ctx context.Context) ([]models.BusinessNumber, error)
@@ -116,6 +121,7 @@ type Deps struct {
 	WebhookHealth WebhookHealth  // the admins' health overview
 	WakeIngest    func()         // tells the ingest workers new work arrived (optional)
 	Media         MediaService   // stored customer media (optional)
+	Accounts      AccountEvents  // the account_update events of a number (optional)
 	WakeMedia     func()         // tells the media worker a job is due (optional)
 	InFlight      InFlightMarker // marks webhooks being received, which ingest lets go first (optional)
 	Webhooks      WebhookConfig

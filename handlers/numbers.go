@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/apperr"
+	"coexhistory/internal/coex"
 	"coexhistory/internal/registry"
 	"coexhistory/models"
 	"coexhistory/views/pages"
@@ -246,6 +247,34 @@ func (h *Handlers) numberPage(c echo.Context) error {
 		ID: n.ID, Label: n.Label, DisplayPhoneNumber: n.DisplayPhoneNumber, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID,
 		Provider: n.Provider, ProviderNumberID: n.ProviderNumberID, AccountState: n.AccountState, OnboardedAt: n.OnboardedAt,
 		IsAdmin: p.IsAdmin, Panel: v.panel(p.IsAdmin, h.deps.SyncTimeout), Threads: threads,
-		Media: h.mediaSummary(c, n.PhoneNumberID),
+		Media: h.mediaSummary(c, n.PhoneNumberID), AccountEvents: h.accountEvents(c, n.PhoneNumberID),
 	}))
+}
+
+// accountEvents are the number page's account events; none when they cannot be read.
+func (h *Handlers) accountEvents(c echo.Context, pnid string) []pages.AccountEventRow {
+	if h.deps.Accounts == nil {
+		return nil
+	}
+	evs, err := h.deps.Accounts.AccountEvents(ctx(c), pnid, 50)
+	if err != nil {
+		h.deps.Logger.Warn("account events not read", "err", err)
+		return nil
+	}
+	rows := make([]pages.AccountEventRow, 0, len(evs))
+	for _, e := range evs {
+		rows = append(rows, pages.AccountEventRow{At: e.At, Event: e.Event, Known: knownAccountEvent(e.Event),
+			Reason: e.Reason, InitiatedBy: e.InitiatedBy, Detail: e.Detail, StateBefore: e.StateBefore, StateAfter: e.StateAfter})
+	}
+	return rows
+}
+
+// knownAccountEvent tells the account_update events the archive knows the meaning of.
+func knownAccountEvent(event string) bool {
+	switch event {
+	case coex.EventPartnerRemoved, coex.EventAccountOffboarded, coex.EventAccountReconnected,
+		coex.EventPartnerAppUninstalled, coex.EventPartnerAdded, coex.EventVerifiedAccount, coex.EventDisabledUpdate:
+		return true
+	}
+	return false
 }

@@ -58,7 +58,28 @@ const (
 	AccountRemoved     = "partner_removed"
 	AccountOffboarded  = "offboarded"
 	AccountReconnected = "reconnected"
+	AccountUninstalled = "app_uninstalled"
 )
+
+// AccountEvent is one account_update event as it concerned one business number
+// (PhoneNumberID "" when it matched no registered number).
+type AccountEvent struct {
+	ID            uint64    `gorm:"column:id;primaryKey" json:"id"`
+	PhoneNumberID string    `gorm:"column:phone_number_id" json:"phone_number_id"`
+	WABAID        string    `gorm:"column:waba_id" json:"waba_id"`
+	NamedNumber   string    `gorm:"column:named_number" json:"named_number,omitempty"` // value.phone_number, digits
+	Event         string    `gorm:"column:event" json:"event"`
+	Reason        string    `gorm:"column:reason" json:"reason,omitempty"`
+	InitiatedBy   string    `gorm:"column:initiated_by" json:"initiated_by,omitempty"`
+	Detail        string    `gorm:"column:detail" json:"detail,omitempty"` // ban or violation information
+	StateBefore   string    `gorm:"column:state_before" json:"state_before"`
+	StateAfter    string    `gorm:"column:state_after" json:"state_after"`
+	InboxID       uint64    `gorm:"column:inbox_id" json:"inbox_id"`
+	At            time.Time `gorm:"column:at" json:"at"`
+}
+
+// TableName maps AccountEvent to its table.
+func (AccountEvent) TableName() string { return "account_events" }
 
 // User is a staff account. EmailNorm is the address normalised (NFKC, case folded, format
 // characters removed): accounts are found and kept unique by it, byte for byte.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -292,7 +293,9 @@ func (p *parser) readWhole(c *Change, raw []byte) {
 		WABAInfo struct {
 			WABAID string `json:"waba_id"`
 		} `json:"waba_info"`
-		Metadata wireMetadata `json:"metadata"`
+		BanInfo       map[string]any `json:"ban_info"`
+		ViolationInfo map[string]any `json:"violation_info"`
+		Metadata      wireMetadata   `json:"metadata"`
 	}
 	if err := decode(raw, &v); err != nil {
 		c.addError(ItemError{Kind: ItemValue, Path: "value", Err: errText(err), Raw: p.clean(raw)})
@@ -302,7 +305,29 @@ func (p *parser) readWhole(c *Change, raw []byte) {
 	c.Account = &AccountEvent{
 		Event: v.Event, Reason: v.DisconnectionInfo.Reason, InitiatedBy: v.DisconnectionInfo.InitiatedBy,
 		WABAID: v.WABAInfo.WABAID, PhoneNumber: Digits(v.PhoneNumber),
+		Detail: strings.TrimSpace(accountDetail(v.BanInfo) + " " + accountDetail(v.ViolationInfo)),
 	}
+}
+
+// accountDetail renders an account_update info object as sorted "key=value" pairs.
+func accountDetail(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		switch x := m[k].(type) {
+		case string:
+			parts = append(parts, k+"="+x)
+		case nil:
+		default:
+			b, _ := json.Marshal(x)
+			parts = append(parts, k+"="+string(b))
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // errText says what is wrong in a few words: "timestamp: not an integer",

@@ -440,4 +440,5 @@ type AccountEvent struct {
 	InitiatedBy string // disconnection_info.initiated_by: USER or SYSTEM
 	WABAID      string // waba_info.waba_id when present
 	PhoneNumber string // value.phone_number: the one business number concerned, digits only; "" = the whole WABA
+	Detail      string // ban_info and violation_info, as "key=value" pairs (e.g. "waba_ban_state=DISABLE violation_type=SCAM")
 }

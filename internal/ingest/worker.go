@@ -607,13 +607,11 @@ func (w *Worker) applyChange(ctx context.Context, inboxID uint64, ch coex.Change
 			return nil
 		}
 		n, err := w.store.ApplyAccountEvent(ctx, store.AccountInput{
-			PhoneNumberID: pnid, DisplayPhoneNumber: ch.DisplayPhoneNumber, WABAID: ch.WABAID, Event: *ch.Account,
+			PhoneNumberID: pnid, DisplayPhoneNumber: ch.DisplayPhoneNumber, WABAID: ch.WABAID, InboxID: inboxID, Event: *ch.Account,
 		})
 		switch {
 		case err != nil:
 			return err
-		case store.AccountStateOf(ch.Account.Event) == "":
-			out.notes = append(out.notes, fmt.Sprintf("account_update event %q kept raw", ch.Account.Event))
 		case n == 0:
 			out.notes = append(out.notes, fmt.Sprintf("account_update %s for a number that is not registered", ch.Account.Event))
 		}

@@ -167,6 +167,7 @@ func New(s *Services) http.Handler {
 		InboxAdmin:     s.DB,
 		WakeIngest:     func() { s.Ingest.Notify(); s.Media.Notify() },
 		Media:          mediaService{s.DB, s.MediaStorage},
+		Accounts:       s.DB,
 		WakeMedia:      s.Media.Notify,
 		InFlight:       s.Pacer,
 		Instance:       s.Ingest.Instance(),

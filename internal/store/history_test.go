@@ -491,7 +491,10 @@ func TestApplyAccountEvent(t *testing.T) {
 			{store.AccountInput{PhoneNumberID: hPNID, Event: coex.AccountEvent{Event: coex.EventAccountReconnected}}, 1, models.AccountReconnected},
 			{store.AccountInput{DisplayPhoneNumber: "+55 11 98765-0000", Event: coex.AccountEvent{Event: coex.EventAccountOffboarded}}, 1, models.AccountOffboarded},
 			{store.AccountInput{WABAID: "other", Event: coex.AccountEvent{Event: coex.EventAccountReconnected}}, 0, models.AccountOffboarded},
-			{store.AccountInput{PhoneNumberID: hPNID, Event: coex.AccountEvent{Event: "VERIFIED_ACCOUNT"}}, 0, models.AccountOffboarded},
+			// Kept for the number, state unchanged.
+			{store.AccountInput{PhoneNumberID: hPNID, Event: coex.AccountEvent{Event: "VERIFIED_ACCOUNT"}}, 1, models.AccountOffboarded},
+			{store.AccountInput{WABAID: "810023456789012", Event: coex.AccountEvent{Event: coex.EventPartnerAppUninstalled, PhoneNumber: coex.Digits(hBusiness)}}, 1, models.AccountUninstalled},
+			{store.AccountInput{WABAID: "810023456789012", Event: coex.AccountEvent{Event: coex.EventPartnerAdded, PhoneNumber: "5500000000000"}}, 0, models.AccountUninstalled},
 		}
 		for i, tt := range tests {
 			got, err := db.ApplyAccountEvent(ctx, tt.in)
@@ -502,6 +505,10 @@ func TestApplyAccountEvent(t *testing.T) {
 			if n.AccountState != tt.wantState {
 				t.Fatalf("case %d: state %s, want %s", i, n.AccountState, tt.wantState)
 			}
+		}
+		evs, err := db.AccountEvents(ctx, hPNID, 0)
+		if err != nil || len(evs) != 5 || evs[0].Event != coex.EventPartnerAppUninstalled || evs[0].StateBefore != models.AccountOffboarded || evs[0].StateAfter != models.AccountUninstalled {
+			t.Fatalf("account events = %+v (%v)", evs, err)
 		}
 	})
 }

@@ -48,7 +48,7 @@ func Describe(n models.BusinessNumber, run models.SyncRun, now time.Time, timeou
 		s.DisabledReason = "Meta says the sync was already requested for this number."
 	case run.ErrorCode == 2593108:
 		s.DisabledReason = "Meta says the 24 h window after onboarding has closed."
-	case n.AccountState == models.AccountRemoved || n.AccountState == models.AccountOffboarded:
+	case n.AccountState == models.AccountRemoved || n.AccountState == models.AccountOffboarded || n.AccountState == models.AccountUninstalled:
 		s.DisabledReason = "The business disconnected this number; onboard it again first."
 	case n.OnboardedAt == nil:
 		s.DisabledReason = "Set the onboarding time first: Meta allows the sync only within 24 h of onboarding."
