@@ -153,6 +153,13 @@ func TestParseBSUIDEverywhere(t *testing.T) {
 			t.Fatalf("account = %+v", a)
 		}
 	})
+	t.Run("account_update with ban and violation information", func(t *testing.T) {
+		body := envelope(`{"field":"account_update","value":{"event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"DISABLE","waba_ban_date":"2026-01-02"},"violation_info":{"violation_type":"SCAM"}}}`)
+		a := mustOne(t, body).Account
+		if a == nil || a.Event != EventDisabledUpdate || a.Detail != "waba_ban_date=2026-01-02 waba_ban_state=DISABLE violation_type=SCAM" {
+			t.Fatalf("account = %+v", a)
+		}
+	})
 }
 
 func mustOne(t *testing.T, body []byte) Change {
