@@ -207,8 +207,11 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 		return pages.ChatPage{}, err
 	}
 	chat := pages.ChatPage{Messages: make([]pages.ChatMessage, 0, len(list.Messages))}
+	base := "/threads/" + strconv.FormatUint(t.ID, 10)
+	quoted := h.quotedLookup(c, t.PhoneNumberID, list.Messages)
 	for _, m := range list.Messages {
 		cm := chatMessage(t.PhoneNumberID, m, now)
+		cm.Kinds = kindsViewOf(base, contentOf(m), quoted)
 		cm.Media = mediaViewOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now, admin)
 		cm.Time = viewer.From(ctx(c)).In(cm.Time) // day separators and clocks in the reader's zone
 		cm.Highlighted = at != "" && m.WAMID == at
@@ -217,7 +220,6 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 		}
 		chat.Messages = append(chat.Messages, cm)
 	}
-	base := "/threads/" + strconv.FormatUint(t.ID, 10)
 	if list.PrevCursor != "" && len(chat.Messages) > 0 {
 		chat.OlderURL = base + "?" + url.Values{"before": {list.PrevCursor}, "day": {chat.Messages[0].Day()}}.Encode()
 	}
@@ -257,7 +259,7 @@ func chatMessage(pnid string, m store.ThreadMessage, now time.Time) pages.ChatMe
 	if loc := locationOf(m); loc != nil {
 		cm.Location = &pages.ChatLocation{
 			Latitude: strconv.FormatFloat(loc.Latitude, 'f', -1, 64), Longitude: strconv.FormatFloat(loc.Longitude, 'f', -1, 64),
-			Name: loc.Name, Address: loc.Address,
+			Name: loc.Name, Address: loc.Address, MapURL: mapURL(loc.Latitude, loc.Longitude),
 		}
 	}
 	return cm
