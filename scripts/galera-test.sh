@@ -62,7 +62,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-base=$((20000 + RANDOM % 30000))
+# port_in_use PORT: something answers on 127.0.0.1:PORT.
+port_in_use() { (: </dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+# A block of 42 ports below Linux's ephemeral range (32768+), where outgoing connections of
+# the rest of the suite cannot be holding one, and none of them in use.
+for attempt in $(seq 20); do
+	base=$((20000 + RANDOM % 12700))
+	free=1
+	for off in $(seq 1 42); do
+		if port_in_use $((base + off)); then
+			free=0
+			break
+		fi
+	done
+	((free)) && break
+done
+((free)) || die "no free block of ports for the cluster"
 for i in 1 2 3; do
 	PORT[i]=$((base + i))         # client
 	GCOMM[i]=$((base + 10 + i))   # group communication
