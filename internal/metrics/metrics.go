@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -192,27 +191,13 @@ type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// Middleware times every request by its route pattern (never the raw path: ids and
-// secrets stay out of the labels).
-func (m *Metrics) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		status := c.Response().Status
-		if err != nil {
-			if he, ok := err.(*echo.HTTPError); ok {
-				status = he.Code
-			} else if status < 400 {
-				status = http.StatusInternalServerError
-			}
-		}
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
-		}
-		m.httpSeconds.WithLabelValues(c.Request().Method, route, strconv.Itoa(status/100)+"xx").Observe(time.Since(start).Seconds())
-		return err
+// HTTPRequest records one request served, by its route pattern (never the raw path: ids
+// and secrets stay out of the labels) and status class.
+func (m *Metrics) HTTPRequest(method, route string, status int, took time.Duration) {
+	if route == "" {
+		route = "unmatched"
 	}
+	m.httpSeconds.WithLabelValues(method, route, strconv.Itoa(status/100)+"xx").Observe(took.Seconds())
 }
 
 // Handler serves the registry in the Prometheus text format. With a non-empty token it

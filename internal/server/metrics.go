@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/metrics"
 	"coexhistory/internal/provider"
@@ -84,4 +87,25 @@ func (s *Services) countRetries(name string, p provider.RetryPolicy) provider.Re
 		}
 	}
 	return p
+}
+
+// httpMetrics times every request into m by its route pattern.
+func httpMetrics(m *metrics.Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			status := c.Response().Status
+			if err != nil {
+				var he *echo.HTTPError
+				if errors.As(err, &he) {
+					status = he.Code
+				} else if status < 400 {
+					status = http.StatusInternalServerError
+				}
+			}
+			m.HTTPRequest(c.Request().Method, c.Path(), status, time.Since(start))
+			return err
+		}
+	}
 }

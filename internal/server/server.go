@@ -200,7 +200,7 @@ func New(s *Services) http.Handler {
 	// trusted proxy says it is.
 	e.IPExtractor = s.Config.TrustedProxies.ClientIP
 
-	e.Use(s.Metrics.Middleware)
+	e.Use(httpMetrics(s.Metrics))
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(s.Logger))
 	e.Use(middleware.Recover())
