@@ -256,27 +256,12 @@ func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex
 		events = append(events, echoEvent(phoneNumberID, e.OriginalWAMID, echoEventEdited, e.WAMID, e.Timestamp))
 		who = append(who, coex.Message{WAMID: e.OriginalWAMID, ContactWAID: e.ContactWAID, ContactUserID: e.ContactUserID})
 	}
-	named, err := db.resolveKeys(ctx, phoneNumberID, who, rows)
-	if err != nil {
-		return ApplyResult{}, fmt.Errorf("apply edits of %s: %w", phoneNumberID, err)
-	}
-	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
-	if err == nil {
-		err = named.apply(ctx, db, phoneNumberID)
-	}
-	if err != nil {
-		return ApplyResult{}, fmt.Errorf("apply edits of %s: %w", phoneNumberID, err)
-	}
-	var res ApplyResult
-	err = db.applyTx(ctx, func(tx *DB) error {
-		if err := tx.insertEvents(ctx, events); err != nil {
-			return err
-		}
+	return db.applyToOriginals(ctx, "apply edits", phoneNumberID, rows, events, who, func(tx *DB) (merger, error) {
 		latest, err := tx.latestEdits(ctx, phoneNumberID, rows)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, threads, func(cur *msgRow, in msgRow) (msgRow, bool) {
+		return func(cur *msgRow, in msgRow) (msgRow, bool) {
 			if cur == nil {
 				return in, true
 			}
@@ -285,11 +270,40 @@ func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex
 				out.Text, out.Edited = in.Text, true
 			}
 			return out, true
-		})
+		}, nil
+	})
+}
+
+// applyToOriginals is the common path of edits and revokes: the original messages' contacts
+// are resolved and their threads made, then, in one transaction, the change's events are
+// kept and the originals merged with the merger that mergerIn builds inside it.
+func (db *DB) applyToOriginals(ctx context.Context, op, pnid string, rows []msgRow, events []models.MessageEvent,
+	who []coex.Message, mergerIn func(tx *DB) (merger, error)) (ApplyResult, error) {
+	named, err := db.resolveKeys(ctx, pnid, who, rows)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
+	}
+	threads, err := db.threadsFor(ctx, pnid, rows, nil)
+	if err == nil {
+		err = named.apply(ctx, db, pnid)
+	}
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
+	}
+	var res ApplyResult
+	err = db.applyTx(ctx, func(tx *DB) error {
+		if err := tx.insertEvents(ctx, events); err != nil {
+			return err
+		}
+		merge, err := mergerIn(tx)
+		if err != nil {
+			return err
+		}
+		res, err = tx.mergeMessages(ctx, pnid, rows, threads, merge)
 		return err
 	})
 	if err != nil {
-		return ApplyResult{}, fmt.Errorf("apply edits of %s: %w", phoneNumberID, err)
+		return ApplyResult{}, fmt.Errorf("%s of %s: %w", op, pnid, err)
 	}
 	return res, nil
 }
@@ -342,37 +356,16 @@ func (db *DB) ApplyRevokes(ctx context.Context, phoneNumberID string, revokes []
 		events = append(events, echoEvent(phoneNumberID, r.OriginalWAMID, echoEventRevoked, r.WAMID, r.Timestamp))
 		who = append(who, coex.Message{WAMID: r.OriginalWAMID, ContactWAID: r.ContactWAID, ContactUserID: r.ContactUserID})
 	}
-	named, err := db.resolveKeys(ctx, phoneNumberID, who, rows)
-	if err != nil {
-		return ApplyResult{}, fmt.Errorf("apply revokes of %s: %w", phoneNumberID, err)
-	}
-	threads, err := db.threadsFor(ctx, phoneNumberID, rows, nil)
-	if err == nil {
-		err = named.apply(ctx, db, phoneNumberID)
-	}
-	if err != nil {
-		return ApplyResult{}, fmt.Errorf("apply revokes of %s: %w", phoneNumberID, err)
-	}
-	var res ApplyResult
-	err = db.applyTx(ctx, func(tx *DB) error {
-		if err := tx.insertEvents(ctx, events); err != nil {
-			return err
-		}
-		var err error
-		res, err = tx.mergeMessages(ctx, phoneNumberID, rows, threads, func(cur *msgRow, in msgRow) (msgRow, bool) {
+	return db.applyToOriginals(ctx, "apply revokes", phoneNumberID, rows, events, who, func(*DB) (merger, error) {
+		return func(cur *msgRow, in msgRow) (msgRow, bool) {
 			if cur == nil {
 				return in, true
 			}
 			out := *cur
 			out.Deleted = true
 			return out, true
-		})
-		return err
+		}, nil
 	})
-	if err != nil {
-		return ApplyResult{}, fmt.Errorf("apply revokes of %s: %w", phoneNumberID, err)
-	}
-	return res, nil
 }
 
 // ApplyStatuses applies live status webhooks: each is kept as a message event (source
