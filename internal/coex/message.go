@@ -321,26 +321,11 @@ func (m *Message) content() *Content {
 	return m.Content
 }
 
-// internType returns the constant for common message types so that a chunk's
-// thousands of messages share them.
+// internType returns the constant for common message types (knownType's) so that a
+// chunk's thousands of messages share them.
 func internType(t string) string {
-	switch t {
-	case "text":
-		return "text"
-	case TypeMediaPlaceholder:
-		return TypeMediaPlaceholder
-	case "image":
-		return "image"
-	case "reaction":
-		return "reaction"
-	case "audio":
-		return "audio"
-	case "video":
-		return "video"
-	case "document":
-		return "document"
-	case "sticker":
-		return "sticker"
+	if k := knownType([]byte(t)); k != "" {
+		return k
 	}
 	return t
 }
