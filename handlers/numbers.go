@@ -263,18 +263,8 @@ func (h *Handlers) accountEvents(c echo.Context, pnid string) []pages.AccountEve
 	}
 	rows := make([]pages.AccountEventRow, 0, len(evs))
 	for _, e := range evs {
-		rows = append(rows, pages.AccountEventRow{At: e.At, Event: e.Event, Known: knownAccountEvent(e.Event),
+		rows = append(rows, pages.AccountEventRow{At: e.At, Event: e.Event, Known: coex.KnownAccountEvent(e.Event),
 			Reason: e.Reason, InitiatedBy: e.InitiatedBy, Detail: e.Detail, StateBefore: e.StateBefore, StateAfter: e.StateAfter})
 	}
 	return rows
-}
-
-// knownAccountEvent tells the account_update events the archive knows the meaning of.
-func knownAccountEvent(event string) bool {
-	switch event {
-	case coex.EventPartnerRemoved, coex.EventAccountOffboarded, coex.EventAccountReconnected,
-		coex.EventPartnerAppUninstalled, coex.EventPartnerAdded, coex.EventVerifiedAccount, coex.EventDisabledUpdate:
-		return true
-	}
-	return false
 }

@@ -67,6 +67,17 @@ const (
 	EventDisabledUpdate        = "DISABLED_UPDATE"
 )
 
+// KnownAccountEvent tells the account_update events above (the ones the archive knows the
+// meaning of) from any other, which is kept and shown as unknown.
+func KnownAccountEvent(event string) bool {
+	switch event {
+	case EventPartnerRemoved, EventAccountOffboarded, EventAccountReconnected,
+		EventPartnerAppUninstalled, EventPartnerAdded, EventVerifiedAccount, EventDisabledUpdate:
+		return true
+	}
+	return false
+}
+
 // system message types (system.type) that change a contact's identity.
 const (
 	SystemUserChangedNumber = "user_changed_number"
