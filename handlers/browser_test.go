@@ -41,6 +41,7 @@ func TestBrowserLoginAddNumber(t *testing.T) {
 	}
 	// Fix it and submit: the table refreshes by itself.
 	b.Run(
+		browsertest.Idle(), // the form the 422 swapped in
 		chromedp.SetValue(chromedp.CSS(`#f-phone_number_id`), "623400011122233"),
 		chromedp.SendKeys(chromedp.CSS(`#f-access_token`), "EAAGbrowserSecret123"),
 		chromedp.Click(chromedp.CSS(`[data-testid="number-submit"]`)),

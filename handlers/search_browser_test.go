@@ -205,6 +205,7 @@ func TestBrowserSearchOpensHighlightedMessage(t *testing.T) {
 			b.Run(
 				chromedp.Click(chromedp.CSS(`[data-testid="load-older"]`)),
 				chromedp.WaitVisible(chromedp.CSS(`[data-testid="chat-start"]`)),
+				browsertest.Idle(),
 				chromedp.Click(chromedp.CSS(`[data-testid="load-newer"]`)),
 				chromedp.WaitVisible(chromedp.CSS(`#thread-end`)),
 			)

@@ -23,12 +23,6 @@ func TestBrowserUsersPage(t *testing.T) {
 			t.Fatalf("%s: the page is %d px wider than the 390 px screen", when, w)
 		}
 	}
-	// idle waits until htmx has finished swapping and settling, so a click lands on the
-	// final element.
-	idle := func() {
-		t.Helper()
-		browsertest.Get(b, chromedp.Poll[bool](`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`))
-	}
 	b.Run(
 		chromedp.Navigate(app.Server.URL+"/admin/users"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
@@ -56,7 +50,7 @@ func TestBrowserUsersPage(t *testing.T) {
 		t.Fatalf("notice %q", got)
 	}
 	// Enable again.
-	idle()
+	b.Run(browsertest.Idle())
 	b.Run(
 		chromedp.Click(chromedp.CSS(agent+` summary`)),
 		chromedp.Click(chromedp.CSS(agent+` [data-testid="user-enable"]`)),
@@ -64,7 +58,7 @@ func TestBrowserUsersPage(t *testing.T) {
 	)
 	browsertest.Get(b, chromedp.Poll[bool](`document.querySelector('[data-testid="users-notice"]').textContent.includes("can sign in again")`))
 	// Role.
-	idle()
+	b.Run(browsertest.Idle())
 	b.Run(
 		chromedp.Click(chromedp.CSS(agent+` summary`)),
 		chromedp.WaitVisible(chromedp.CSS(agent+` [data-testid="role-select"]`)),
@@ -73,7 +67,7 @@ func TestBrowserUsersPage(t *testing.T) {
 	)
 	browsertest.Get(b, chromedp.Poll[bool](`document.querySelector('[data-email="agent@example.com"] [data-testid="user-role"]').textContent === "admin"`))
 	// Reset the password: shown once, in place.
-	idle()
+	b.Run(browsertest.Idle())
 	b.Run(
 		chromedp.Click(chromedp.CSS(agent+` summary`)),
 		chromedp.WaitVisible(chromedp.CSS(agent+` [data-testid="user-reset"]`)),

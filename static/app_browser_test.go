@@ -143,6 +143,7 @@ func TestAppJS(t *testing.T) {
 
 	t.Run("2xx swaps and HX-Trigger flash shows a toast as text", func(t *testing.T) {
 		b.Run(
+			browsertest.Idle(), // the form the 422 swapped in
 			chromedp.SendKeys(chromedp.CSS("#f-label"), "Loja Centro"),
 			chromedp.Click(chromedp.CSS("#save")),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid="saved"]`)),

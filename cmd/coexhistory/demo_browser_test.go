@@ -129,9 +129,8 @@ func TestDemoSyncInBrowser(t *testing.T) {
 	// The number's page: progress bar at 100 %, phases, counts, request id, no polling.
 	// Clicked once htmx has finished swapping the refreshed table in: a click whose press and
 	// release straddle a swap reaches no link.
-	browsertest.Get(b, chromedp.Poll[bool](`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`,
-		chromedp.WithPollingInterval(50*time.Millisecond)))
 	b.Run(
+		browsertest.Idle(),
 		chromedp.Click(chromedp.CSS(row+` [data-testid="number-label"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sync-panel"]`)),
 	)

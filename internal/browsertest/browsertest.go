@@ -202,6 +202,21 @@ func Get[T any](b *Browser, action chromedp.Action[T]) T {
 	return v
 }
 
+// idleJS is true when htmx has no request, swap or settle under way on the page.
+const idleJS = `!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`
+
+// Idle waits until htmx has finished every request, swap and settle on the page. Content
+// htmx swaps in is inert until its settle step wires it up (20 ms later, much later on a
+// busy machine): a click or a key sent to it before then reaches an element htmx does not
+// handle yet, and nothing happens. Put Idle before acting on anything a swap brought in.
+func Idle() chromedp.Action[chromedp.Void] {
+	poll := chromedp.Poll[bool](idleJS, chromedp.WithPollingInterval(20*time.Millisecond))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := poll(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
 // visibleTextJS finds the first element matching a selector and reads its text in one
 // step, answering null until that element is laid out. Finding the node and reading it in
 // two protocol calls (as chromedp.Text does) can read a node an htmx swap has just

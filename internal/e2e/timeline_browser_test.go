@@ -162,7 +162,7 @@ func TestBrowserOpensDeliveryTimeline(t *testing.T) {
 	}
 
 	// Refresh: Meta is asked again, the timeline replaces itself with the same steps.
-	b.Run(chromedp.Click(chromedp.CSS(timeline + ` [data-testid="timeline-refresh"]`)))
+	b.Run(browsertest.Idle(), chromedp.Click(chromedp.CSS(timeline+` [data-testid="timeline-refresh"]`)))
 	checkSteps("refreshed", readTimeline("refreshed"))
 	if n := eventsAsked(); n != 2 {
 		t.Fatalf("Meta's events were asked %d times after Refresh, want 2", n)
@@ -172,7 +172,7 @@ func TestBrowserOpensDeliveryTimeline(t *testing.T) {
 	}
 
 	// Open it again within the cache time: the stored events, Meta not asked.
-	b.Run(chromedp.Click(chromedp.CSS(bubble + ` [data-testid="open-timeline"]`)))
+	b.Run(browsertest.Idle(), chromedp.Click(chromedp.CSS(bubble+` [data-testid="open-timeline"]`)))
 	checkSteps("reopened", readTimeline("reopened"))
 	if n := eventsAsked(); n != 2 {
 		t.Fatalf("Meta's events were asked %d times after reopening within the cache time, want 2", n)
