@@ -27,7 +27,7 @@ type Snapshot struct {
 	OldestPending time.Duration  // age of the oldest pending or processing row; 0 for none
 	SyncRuns      map[string]int // sync runs by state
 	SyncStalled   time.Duration  // longest time a requested or receiving sync has gone without a chunk
-	MediaJobs     map[string]int // media jobs by state (nil when there are none)
+	MediaJobs     map[string]int // media jobs by state (states without jobs are absent)
 }
 
 // Source reads a Snapshot; *store.DB implements it through StoreSource.

@@ -45,23 +45,10 @@ func (s *Services) metricsSnapshot(ctx context.Context) (metrics.Snapshot, error
 			snap.SyncStalled = max(snap.SyncStalled, now.Sub(last))
 		}
 	}
-	rows, err := s.DB.SQL().QueryContext(ctx, "SELECT state, COUNT(*) FROM media_jobs GROUP BY state")
-	if err != nil {
+	if snap.MediaJobs, err = s.DB.MediaJobCounts(ctx); err != nil {
 		return snap, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return snap, err
-		}
-		if snap.MediaJobs == nil {
-			snap.MediaJobs = map[string]int{}
-		}
-		snap.MediaJobs[st] = n
-	}
-	return snap, rows.Err()
+	return snap, nil
 }
 
 // providerHTTP is the HTTP client of calls to provider, counted and timed.

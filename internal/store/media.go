@@ -282,6 +282,23 @@ type MediaStats struct {
 	OldestFailed *time.Time
 }
 
+// MediaJobCounts returns the number of media jobs per state, over every number (states
+// without jobs are absent).
+func (db *DB) MediaJobCounts(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		State string
+		N     int
+	}
+	if err := db.q(ctx).Model(&models.MediaJob{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("media job counts: %w", translate(err))
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
 // MediaStats counts a number's media jobs and stored bytes.
 func (db *DB) MediaStats(ctx context.Context, phoneNumberID string) (MediaStats, error) {
 	st := MediaStats{ByState: map[string]int64{}}

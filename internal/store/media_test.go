@@ -77,6 +77,9 @@ func TestMediaJobsOncePerMediaID(t *testing.T) {
 		if got["9003"].Kind != "audio" || got["9001"].WAMID != "wamid.A" {
 			t.Fatalf("jobs: %+v", got)
 		}
+		if counts, err := db.MediaJobCounts(ctx); err != nil || len(counts) != 1 || counts[models.MediaPending] != 3 {
+			t.Fatalf("media job counts = %v, %v; want 3 pending", counts, err)
+		}
 		// The same media id on another number is another job.
 		if _, err := db.ApplyMessages(ctx, "623400099988877", []coex.Message{mediaMsg("wamid.A", "image", "9001", 1760000000)}); err != nil {
 			t.Fatal(err)
