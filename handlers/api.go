@@ -142,6 +142,9 @@ type messageJSON struct {
 	Deleted   bool    `json:"deleted"`
 	// Reactions are stored as their own messages but listed on the message they react to.
 	Reactions []reactionJSON `json:"reactions,omitempty"`
+	// ReactionTo is set on an item of type reaction: the current reaction of one side to a
+	// message the archive does not hold, listed on its own (its emoji is the text).
+	ReactionTo string `json:"reaction_to,omitempty"`
 	// Media is {state, mime_type, size, sha256, filename, url}, null without media.
 	Media *mediaJSON `json:"media"`
 }

@@ -35,6 +35,17 @@ func TestBrowserMessageKinds(t *testing.T) {
 	if got := browsertest.Get(b, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('[data-wamid="wamid.ks"]')).alignSelf`)); got != "center" {
 		t.Fatalf("system line align-self %q", got)
 	}
+	// A reaction to a message the archive lacks is an item of its own: the emoji, large, and
+	// the shortened wamid it reacts to (the full one on hover).
+	if got := b.Text(`[data-wamid="wamid.kx"] [data-testid="orphan-reaction"]`); !strings.HasPrefix(got, "🎂") || !strings.Contains(got, "The contact reacted to a message that is not in the archive") {
+		t.Fatalf("orphan reaction %q", got)
+	}
+	if got := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector('[data-wamid="wamid.kx"] [data-testid="reaction-to"]').title`)); got != "wamid.HBgNNTUxMTk1NTU1NDQ0NBUCABIYFk5PVFNUT1JFRAA=" {
+		t.Fatalf("reaction target title %q", got)
+	}
+	if got := browsertest.Get(b, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('[data-wamid="wamid.kx"] .reaction-emoji')).fontSize`)); got != "22.4px" {
+		t.Fatalf("reaction emoji font size %q: the stylesheet does not apply", got)
+	}
 	if got := b.Text(`[data-wamid="wamid.kr"] [data-testid="quote-text"]`); got != "Quero encomendar um bolo de cenoura" {
 		t.Fatalf("quote %q", got)
 	}

@@ -35,6 +35,9 @@ func kindsThread(t *testing.T, app *apptest.App) models.Thread {
 		in("wamid.kb", "interactive", "Retirar na loja", `{"from":"5511955554444","id":"wamid.kb","type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"pickup","title":"Retirar na loja"}}}`, "8h8m"),
 		{wamid: "wamid.kl", direction: "outbound", typ: "location", text: "Doces da Vila — Av. Paulista, 1000", status: "delivered", origin: "echo", ts: convTS(0, "8h9m"),
 			raw: `{"from":"5511987650000","id":"wamid.kl","type":"location","location":{"latitude":-23.561684,"longitude":-46.655981,"name":"Doces da Vila","address":"Av. Paulista, 1000","url":"javascript:alert(1)"}}`},
+		// A reaction to a message the archive does not hold: an item of its own.
+		{wamid: "wamid.kx", direction: "inbound", typ: "reaction", text: "🎂", reactionTo: "wamid.HBgNNTUxMTk1NTU1NDQ0NBUCABIYFk5PVFNUT1JFRAA=", status: "read", origin: "live", ts: convTS(0, "8h10m"),
+			raw: `{"from":"5511955554444","id":"wamid.kx","type":"reaction","reaction":{"message_id":"wamid.HBgNNTUxMTk1NTU1NDQ0NBUCABIYFk5PVFNUT1JFRAA=","emoji":"🎂"}}`},
 	}
 	return convThread(t, app.DB, convPNID, kindsWAID, "Diego Ramos", msgs)
 }

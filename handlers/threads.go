@@ -153,9 +153,12 @@ func (h *Handlers) threadPage(c echo.Context) error {
 	}
 	var notice string
 	if at != "" && req.Around != "" {
-		// A reaction is shown under the message it reacts to: open that one.
+		// A reaction is shown under the message it reacts to: open that one (a reaction to a
+		// message the archive lacks is listed itself).
 		if m, err := h.deps.Threads.MessageByWAMID(ctx(c), t.PhoneNumberID, at); err == nil && m.Type == "reaction" && m.ReactionTo != "" {
-			at, req.Around = m.ReactionTo, m.ReactionTo
+			if target, err := h.deps.Threads.MessageByWAMID(ctx(c), t.PhoneNumberID, m.ReactionTo); err == nil && target.Type != "reaction" {
+				at, req.Around = m.ReactionTo, m.ReactionTo
+			}
 		}
 	}
 	list, err := h.deps.Threads.ThreadMessages(ctx(c), t.ID, req)
@@ -255,6 +258,7 @@ func chatMessage(pnid string, m store.ThreadMessage, now time.Time) pages.ChatMe
 	cm := pages.ChatMessage{
 		ID: m.ID, WAMID: m.WAMID, PhoneNumberID: pnid, Direction: m.Direction, Type: m.Type, Text: m.Text,
 		Status: m.Status, Origin: m.Origin, Time: time.Unix(m.TS, 0).UTC(), Edited: m.Edited, Deleted: m.Deleted,
+		ReactionTo: m.ReactionTo,
 	}
 	if loc := locationOf(m); loc != nil {
 		cm.Location = &pages.ChatLocation{
@@ -341,7 +345,7 @@ func (h *Handlers) apiThreadMessages(c echo.Context) error {
 	for _, m := range list.Messages {
 		mj := messageJSON{WAMID: m.WAMID, Direction: m.Direction, Type: m.Type, Text: m.Text, Timestamp: m.TS,
 			Status: deliveryStatus(m.Direction, m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted,
-			Media: mediaJSONOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now)}
+			ReactionTo: m.ReactionTo, Media: mediaJSONOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now)}
 		for _, r := range reactions[m.WAMID] {
 			mj.Reactions = append(mj.Reactions, reactionJSON{WAMID: r.WAMID, Emoji: r.Emoji, Direction: r.Direction, Timestamp: r.TS})
 		}

@@ -135,8 +135,9 @@ func TestWebhookRetriedAfter503IsApplied(t *testing.T) {
 			t.Fatal(err)
 		}
 		threads, messages, err := db.CountThreadsAndMessages(context.Background(), "623400011122233")
-		if err != nil || threads != 2 || messages != 8 {
-			t.Fatalf("after the retry: %d threads, %d messages (%v); want 2 and 8", threads, messages, err)
+		// 8 messages, one of them a reaction shown on the message it reacts to.
+		if err != nil || threads != 2 || messages != 7 {
+			t.Fatalf("after the retry: %d threads, %d messages (%v); want 2 and 7", threads, messages, err)
 		}
 	})
 }

@@ -32,7 +32,7 @@ var exampleFiles = []string{
 // wantExamples is what the example payloads give, whatever their order.
 var wantExamples = snapshot{
 	Threads: []threadRow{
-		{"5511912345678", "Mariana Costa Ribeiro", 11, 1760954100, 1761043101},
+		{"5511912345678", "Mariana Costa Ribeiro", 10, 1760954100, 1761043101}, // 11 messages, one a reaction shown on its message
 		{"5521998877665", "Seu Jorge (fornecedor)", 4, 1758361290, 1761043155},
 	},
 	Messages: []messageRow{

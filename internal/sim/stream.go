@@ -74,6 +74,7 @@ type HistoryStream struct {
 	sent    int
 	serial  int
 	recent  []string // the current thread's latest wamids: what a reaction can point to
+	reacted int      // reactions written so far
 
 	times []threadMsg
 	items threadList // the threads of the chunk being written
@@ -128,6 +129,11 @@ func NewHistoryStream(spec HistorySpec) (*HistoryStream, error) {
 
 // Spec returns the spec with its defaults filled in.
 func (s *HistoryStream) Spec() HistorySpec { return s.spec }
+
+// Reactions is how many of the messages written so far are reactions. Each reacts to a
+// message written before it, so once the whole stream is stored none is a listed item:
+// the threads then count Messages - Reactions.
+func (s *HistoryStream) Reactions() int { return s.reacted }
 
 // threadTimes draws the times and directions of a thread's messages, in time order: a
 // chat is a series of conversations of one to a dozen messages close in time, placed about
@@ -247,6 +253,7 @@ func (s *HistoryStream) message(t *streamThread, m threadMsg) wireMessage {
 	case kind < 93:
 		wm.Type = "reaction"
 		wm.Reaction = &wireReaction{MessageID: pick(rng, s.recent), Emoji: pick(rng, s.emojis)}
+		s.reacted++
 	default:
 		p := pick(rng, s.places)
 		wm.Type = "location"

@@ -59,10 +59,10 @@ func MessageCursor(ts int64, wamid string) string {
 // walk through the thread.
 func (db *DB) FirstMessageFrom(ctx context.Context, threadID uint64, ts int64) (string, error) {
 	var wamids []string
-	err := db.q(ctx).Table("messages").Select("wamid").Where("thread_id = ? AND ts >= ? AND type <> ?", threadID, ts, reactionType).
+	err := db.q(ctx).Table("messages m").Select("wamid").Where("thread_id = ? AND ts >= ?", threadID, ts).Where(listedMessage).
 		Order("ts, wamid").Limit(1).Pluck("wamid", &wamids).Error
 	if err == nil && len(wamids) == 0 {
-		err = db.q(ctx).Table("messages").Select("wamid").Where("thread_id = ? AND ts < ? AND type <> ?", threadID, ts, reactionType).
+		err = db.q(ctx).Table("messages m").Select("wamid").Where("thread_id = ? AND ts < ?", threadID, ts).Where(listedMessage).
 			Order("ts DESC, wamid DESC").Limit(1).Pluck("wamid", &wamids).Error
 	}
 	if err != nil {

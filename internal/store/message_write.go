@@ -169,9 +169,12 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 	}
 
 	// Thread counters: inserted messages are added to their thread; a message that moved
-	// to another thread or time has its threads recounted from the messages table.
+	// to another thread or time, and a reaction (whether it is a listed item depends on the
+	// other messages, see listedMessage), have their threads recounted from the messages
+	// table.
 	added := map[string]*threadDelta{}
 	recount := map[uint64]bool{}
+	var insertedWAMIDs []string // non-reactions: reactions to them may have been listed items
 	write := make([]*msgRow, 0, len(order))
 	for _, w := range order {
 		r := work[w]
@@ -183,12 +186,19 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		switch {
 		case existed:
 			res.Updated++
-			if old.ThreadID != r.ThreadID || old.TS != r.TS {
+			if old.ThreadID != r.ThreadID || old.TS != r.TS || old.Type == reactionType || r.Type == reactionType {
 				recount[old.ThreadID] = true
 				recount[r.ThreadID] = true
 			}
+			if old.Type == reactionType && r.Type != reactionType {
+				insertedWAMIDs = append(insertedWAMIDs, w)
+			}
+		case r.Type == reactionType:
+			res.Inserted++
+			recount[r.ThreadID] = true
 		default:
 			res.Inserted++
+			insertedWAMIDs = append(insertedWAMIDs, w)
 			if r.ThreadID != 0 {
 				added[r.ContactWAID] = added[r.ContactWAID].add(r.ThreadID, r.TS)
 			}
@@ -206,12 +216,8 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 	if err := db.enqueueMediaJobs(ctx, pnid, write); err != nil {
 		return res, err
 	}
-	for c, d := range added {
-		if recount[d.threadID] {
-			delete(added, c)
-		}
-	}
 	delete(recount, 0)
+	locked := map[uint64]bool{}
 	if db.dialect == MySQL && (len(added) > 0 || len(recount) > 0) {
 		ids := make([]uint64, 0, len(added)+len(recount))
 		for id := range recount {
@@ -222,6 +228,35 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		}
 		if err := db.lockThreads(ctx, ids); err != nil {
 			return res, err
+		}
+		for _, id := range ids {
+			locked[id] = true
+		}
+	}
+	// Reactions stored before the message they react to were listed items until now. Read
+	// once the threads are locked, so a reaction another transaction committed meanwhile is
+	// seen here, or that transaction's own recount sees this message.
+	if len(insertedWAMIDs) > 0 {
+		reacting, err := db.threadsReactingTo(ctx, pnid, insertedWAMIDs)
+		if err != nil {
+			return res, err
+		}
+		var more []uint64
+		for _, id := range reacting {
+			if !recount[id] && !locked[id] {
+				more = append(more, id)
+			}
+			recount[id] = true
+		}
+		if db.dialect == MySQL && len(more) > 0 {
+			if err := db.lockThreads(ctx, more); err != nil {
+				return res, err
+			}
+		}
+	}
+	for c, d := range added {
+		if recount[d.threadID] {
+			delete(added, c)
 		}
 	}
 	if err := db.addToThreads(ctx, pnid, added); err != nil {

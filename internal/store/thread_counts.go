@@ -185,6 +185,29 @@ func (db *DB) ensureThreads(ctx context.Context, pnid string, contacts map[strin
 	return ids, nil
 }
 
+// threadsReactingTo returns the threads holding reactions to these wamids of a number:
+// stored as orphans until now, they stop being listed items once their message is stored.
+func (db *DB) threadsReactingTo(ctx context.Context, pnid string, wamids []string) ([]uint64, error) {
+	var ids []uint64
+	batch := db.keysPerStatement()
+	for start := 0; start < len(wamids); start += batch {
+		part := wamids[start:min(start+batch, len(wamids))]
+		q := "SELECT DISTINCT thread_id FROM messages WHERE phone_number_id = ? AND reaction_to IN (" + sqlPlaceholders(len(part)) + ") AND type = '" + reactionType + "'"
+		err := db.rawQuery(ctx, q, append([]any{pnid}, sqlStringArgs(part)...), func(r *sql.Rows) error {
+			var id uint64
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("threads reacting: %w", err)
+		}
+	}
+	return ids, nil
+}
+
 // lockThreads locks thread rows (MySQL) in id order.
 func (db *DB) lockThreads(ctx context.Context, ids []uint64) error {
 	slices.Sort(ids)
@@ -195,8 +218,10 @@ func (db *DB) lockThreads(ctx context.Context, ids []uint64) error {
 	return nil
 }
 
-// recountThreads sets message_count, first_message_at and last_message_at of threads from
-// their messages, in one statement per batch.
+// recountThreads sets message_count (the messages the thread lists, see listedMessage),
+// first_message_at and last_message_at (over all its messages, reactions included: a
+// reaction is activity in the chat) of threads from their messages, in one statement per
+// batch.
 func (db *DB) recountThreads(ctx context.Context, touched map[uint64]bool) error {
 	if len(touched) == 0 {
 		return nil
@@ -213,11 +238,12 @@ func (db *DB) recountThreads(ctx context.Context, touched map[uint64]bool) error
 		var q string
 		var args []any
 		if db.dialect == MySQL {
-			q = "UPDATE threads t LEFT JOIN (SELECT thread_id, COUNT(*) AS n, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM messages WHERE thread_id IN (" + in +
-				") GROUP BY thread_id) m ON m.thread_id = t.id SET t.message_count = COALESCE(m.n, 0), t.first_message_at = COALESCE(m.first_ts, 0), t.last_message_at = COALESCE(m.last_ts, 0) WHERE t.id IN (" + in + ")"
+			q = "UPDATE threads t LEFT JOIN (SELECT m.thread_id, SUM(CASE WHEN " + listedMessage + " THEN 1 ELSE 0 END) AS n, MIN(m.ts) AS first_ts, MAX(m.ts) AS last_ts " +
+				"FROM messages m WHERE m.thread_id IN (" + in + ") GROUP BY m.thread_id) c ON c.thread_id = t.id " +
+				"SET t.message_count = COALESCE(c.n, 0), t.first_message_at = COALESCE(c.first_ts, 0), t.last_message_at = COALESCE(c.last_ts, 0) WHERE t.id IN (" + in + ")"
 			args = append(sqlUint64Args(part), sqlUint64Args(part)...)
 		} else {
-			q = "UPDATE threads SET message_count = (SELECT COUNT(*) FROM messages WHERE thread_id = threads.id), " +
+			q = "UPDATE threads SET message_count = (SELECT COUNT(*) FROM messages m WHERE m.thread_id = threads.id AND " + listedMessage + "), " +
 				"first_message_at = COALESCE((SELECT MIN(ts) FROM messages WHERE thread_id = threads.id), 0), " +
 				"last_message_at = COALESCE((SELECT MAX(ts) FROM messages WHERE thread_id = threads.id), 0) WHERE id IN (" + in + ")"
 			args = sqlUint64Args(part)

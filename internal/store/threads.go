@@ -30,7 +30,7 @@ var threadColumns = []string{"id", "phone_number_id", "contact_wa_id", "contact_
 
 // threadMessageColumns are the columns thread pages read.
 var threadMessageColumns = []string{"id", "wamid", "direction", "type", "text", "ts", "status", "origin",
-	"edited", "deleted", "media_id", "mime_type", "raw"}
+	"edited", "deleted", "media_id", "mime_type", "raw", "reaction_to"}
 
 // messageAllColumns are all columns of one message.
 var messageAllColumns = []string{"id", "phone_number_id", "wamid", "thread_id", "contact_wa_id", "direction",
@@ -39,6 +39,18 @@ var messageAllColumns = []string{"id", "phone_number_id", "wamid", "thread_id", 
 
 // reactionType is the message type of reactions; their reaction_to holds the target's wamid.
 const reactionType = "reaction"
+
+// listedMessage is the SQL condition on a message row m that a thread lists it: every
+// message but reactions, and a reaction of its own when it is the current reaction of its
+// side (the latest in thread order, not an empty emoji that removed the earlier one) to a
+// message the archive does not hold. A reaction to a stored message is shown on that
+// message instead (ReactionsFor). A thread's message_count counts exactly these rows.
+const listedMessage = `(m.type <> 'reaction' OR (m.text <> ''
+  AND NOT EXISTS (SELECT 1 FROM messages target WHERE target.phone_number_id = m.phone_number_id
+    AND target.wamid = m.reaction_to AND target.type <> 'reaction')
+  AND NOT EXISTS (SELECT 1 FROM messages later WHERE later.phone_number_id = m.phone_number_id
+    AND later.reaction_to = m.reaction_to AND later.type = 'reaction' AND later.direction = m.direction
+    AND (later.ts > m.ts OR (later.ts = m.ts AND later.wamid > m.wamid)))))`
 
 // ThreadFilter selects a page of threads, most recent activity first.
 type ThreadFilter struct {
@@ -69,6 +81,8 @@ type ThreadMessage struct {
 	MediaID   string `gorm:"column:media_id"`
 	MimeType  string `gorm:"column:mime_type"`
 	Raw       string `gorm:"column:raw"` // the message as received (location, contacts, …)
+	// ReactionTo is the wamid a listed reaction reacts to (a message the archive lacks).
+	ReactionTo string `gorm:"column:reaction_to"`
 }
 
 // MessagePage selects a page of one thread's messages. Set at most one of After, Before,
@@ -82,7 +96,9 @@ type MessagePage struct {
 }
 
 // MessageList is a page of a thread in thread order (timestamp, then wamid), oldest first.
-// Reactions are not listed: ReactionsFor attaches them to their messages.
+// Reactions to stored messages are not listed: ReactionsFor attaches them to their
+// messages. A current reaction to a message the archive lacks is listed as an item of its
+// own (type reaction, ReactionTo set), so the list holds message_count items.
 type MessageList struct {
 	Messages   []ThreadMessage
 	PrevCursor string // older messages exist: pass as Before; "" at the start
@@ -226,8 +242,8 @@ func (db *DB) threadSlice(ctx context.Context, threadID uint64, from *messagePos
 	if limit <= 0 {
 		return nil, true, nil
 	}
-	q := db.q(ctx).Table("messages").Select(threadMessageColumns).
-		Where("thread_id = ? AND type <> ?", threadID, reactionType)
+	q := db.q(ctx).Table("messages m").Select(threadMessageColumns).
+		Where("thread_id = ?", threadID).Where(listedMessage)
 	order := "ts ASC, wamid ASC"
 	if !forward {
 		order = "ts DESC, wamid DESC"

@@ -860,7 +860,7 @@ func syncPanelBody(p SyncPanel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "</strong><span>messages stored</span></div><div class=\"stat\"><strong data-testid=\"sync-threads\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "</strong><span title=\"Reactions are counted on the message they react to\">messages in conversations</span></div><div class=\"stat\"><strong data-testid=\"sync-threads\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

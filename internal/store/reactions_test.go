@@ -1,0 +1,188 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"testing"
+
+	"coexhistory/internal/coex"
+	"coexhistory/internal/store"
+	"coexhistory/internal/store/storetest"
+)
+
+const rPNID = "623400099988877"
+
+func reactionMsg(wamid, contact, direction, target, emoji string, ts int64) coex.Message {
+	return coex.Message{WAMID: wamid, ContactWAID: contact, Direction: direction, Type: "reaction", Text: emoji,
+		ReactionTo: target, ReactionEmoji: emoji, Timestamp: ts, Origin: coex.OriginLive}
+}
+
+func textMsg(wamid, contact, direction string, ts int64) coex.Message {
+	return coex.Message{WAMID: wamid, ContactWAID: contact, Direction: direction, Type: "text", Text: "texto " + wamid,
+		Timestamp: ts, Origin: coex.OriginLive}
+}
+
+// listAll reads every item of a thread, two per page, following the cursors.
+func listAll(t *testing.T, db *store.DB, threadID uint64) []store.ThreadMessage {
+	t.Helper()
+	var out []store.ThreadMessage
+	page := store.MessagePage{Limit: 2}
+	for {
+		list, err := db.ThreadMessages(context.Background(), threadID, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, list.Messages...)
+		if list.NextCursor == "" {
+			return out
+		}
+		page = store.MessagePage{After: list.NextCursor, Limit: 2}
+	}
+}
+
+// listedAndCounted checks that a thread's count is the items it lists, and returns those
+// items as "wamid" (or "wamid→target" for a reaction listed on its own) and the reactions
+// shown on them as "target: direction emoji".
+func listedAndCounted(t *testing.T, db *store.DB, contact string) (items, shown []string) {
+	t.Helper()
+	ctx := context.Background()
+	page, err := db.ListThreads(ctx, store.ThreadFilter{PhoneNumberID: rPNID, Contact: contact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Threads) != 1 {
+		t.Fatalf("%d threads for %s, want 1", len(page.Threads), contact)
+	}
+	th := page.Threads[0]
+	msgs := listAll(t, db, th.ID)
+	if th.MessageCount != len(msgs) {
+		t.Errorf("thread %s counts %d messages but lists %d", contact, th.MessageCount, len(msgs))
+	}
+	var wamids []string
+	for _, m := range msgs {
+		if m.Type == "reaction" {
+			items = append(items, m.WAMID+"→"+m.ReactionTo)
+		} else {
+			items = append(items, m.WAMID)
+		}
+		wamids = append(wamids, m.WAMID)
+	}
+	reactions, err := db.ReactionsFor(ctx, rPNID, wamids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, rs := range reactions {
+		for _, r := range rs {
+			shown = append(shown, fmt.Sprintf("%s: %s %s", target, r.Direction, r.Emoji))
+		}
+	}
+	sort.Strings(shown)
+	return items, shown
+}
+
+// A side has one current reaction per message: a later one replaces it, an empty emoji
+// removes it. A reaction to a message the archive lacks is listed as an item of its own
+// until that message arrives; the thread's count is always the items it lists.
+func TestReactionsAreOnePerSideAndOrphansAreListed(t *testing.T) {
+	const c = "5511911112222"
+	steps := []struct {
+		name  string
+		apply []coex.Message
+		items []string
+		shown []string
+	}{
+		{"two messages", []coex.Message{textMsg("wamid.A", c, "inbound", 100), textMsg("wamid.B", c, "outbound", 110)},
+			[]string{"wamid.A", "wamid.B"}, nil},
+		{"the customer reacts to A", []coex.Message{reactionMsg("wamid.r1", c, "inbound", "wamid.A", "👍", 120)},
+			[]string{"wamid.A", "wamid.B"}, []string{"wamid.A: inbound 👍"}},
+		{"a later reaction replaces it, the business reacts too", []coex.Message{
+			reactionMsg("wamid.r2", c, "inbound", "wamid.A", "❤️", 130), reactionMsg("wamid.r3", c, "outbound", "wamid.A", "🙏", 131)},
+			[]string{"wamid.A", "wamid.B"}, []string{"wamid.A: inbound ❤️", "wamid.A: outbound 🙏"}},
+		{"an empty emoji removes the customer's", []coex.Message{reactionMsg("wamid.r4", c, "inbound", "wamid.A", "", 140)},
+			[]string{"wamid.A", "wamid.B"}, []string{"wamid.A: outbound 🙏"}},
+		{"a reaction to a message not in the archive is an item", []coex.Message{reactionMsg("wamid.o1", c, "inbound", "wamid.X", "😂", 150)},
+			[]string{"wamid.A", "wamid.B", "wamid.o1→wamid.X"}, []string{"wamid.A: outbound 🙏"}},
+		{"replaced, it stays one item; the business's is another", []coex.Message{
+			reactionMsg("wamid.o2", c, "inbound", "wamid.X", "😮", 160), reactionMsg("wamid.o3", c, "outbound", "wamid.X", "👍", 161)},
+			[]string{"wamid.A", "wamid.B", "wamid.o2→wamid.X", "wamid.o3→wamid.X"}, []string{"wamid.A: outbound 🙏"}},
+		{"removed, it is no item", []coex.Message{reactionMsg("wamid.o4", c, "inbound", "wamid.X", "", 170)},
+			[]string{"wamid.A", "wamid.B", "wamid.o3→wamid.X"}, []string{"wamid.A: outbound 🙏"}},
+		{"only a removal of a reaction to Y: nothing", []coex.Message{reactionMsg("wamid.o5", c, "inbound", "wamid.Y", "", 175)},
+			[]string{"wamid.A", "wamid.B", "wamid.o3→wamid.X"}, []string{"wamid.A: outbound 🙏"}},
+		{"X arrives: the business's reaction moves onto it", []coex.Message{textMsg("wamid.X", c, "inbound", 145)},
+			[]string{"wamid.A", "wamid.B", "wamid.X"}, []string{"wamid.A: outbound 🙏", "wamid.X: outbound 👍"}},
+		{"replays change nothing", []coex.Message{textMsg("wamid.X", c, "inbound", 145), reactionMsg("wamid.o1", c, "inbound", "wamid.X", "😂", 150),
+			reactionMsg("wamid.r2", c, "inbound", "wamid.A", "❤️", 130)},
+			[]string{"wamid.A", "wamid.B", "wamid.X"}, []string{"wamid.A: outbound 🙏", "wamid.X: outbound 👍"}},
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for _, st := range steps {
+			if _, err := db.ApplyMessages(ctx, rPNID, st.apply); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			items, shown := listedAndCounted(t, db, c)
+			if !reflect.DeepEqual(items, st.items) || !reflect.DeepEqual(shown, st.shown) {
+				t.Errorf("%s:\n items %v\n  want %v\n shown %v\n  want %v", st.name, items, st.items, shown, st.shown)
+			}
+		}
+		if _, n, err := db.CountThreadsAndMessages(ctx, rPNID); err != nil || n != 3 {
+			t.Errorf("the number counts %d messages (%v), want 3", n, err)
+		}
+		// A jump to a date lands on listed items only.
+		page, _ := db.ListThreads(ctx, store.ThreadFilter{PhoneNumberID: rPNID})
+		if w, err := db.FirstMessageFrom(ctx, page.Threads[0].ID, 146); err != nil || w != "wamid.X" {
+			t.Errorf("first item from 146 = %q, %v; want the last one, wamid.X", w, err)
+		}
+	})
+}
+
+// A reaction and the message it reacts to, applied at the same time in two transactions,
+// end with the count of the items listed, whichever commits first.
+func TestReactionAndItsMessageAppliedConcurrently(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const pairs = 12
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*pairs)
+		for i := range pairs {
+			contact := fmt.Sprintf("55119300%05d", i)
+			target := fmt.Sprintf("wamid.T%02d", i)
+			if _, err := db.ApplyMessages(ctx, rPNID, []coex.Message{textMsg(fmt.Sprintf("wamid.F%02d", i), contact, "outbound", 10)}); err != nil {
+				t.Fatal(err)
+			}
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, err := db.ApplyMessages(ctx, rPNID, []coex.Message{textMsg(target, contact, "inbound", 20)})
+				errs <- err
+			}()
+			go func() {
+				defer wg.Done()
+				_, err := db.ApplyMessages(ctx, rPNID, []coex.Message{reactionMsg(fmt.Sprintf("wamid.R%02d", i), contact, "outbound", target, "👍", 30)})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range pairs {
+			contact := fmt.Sprintf("55119300%05d", i)
+			items, shown := listedAndCounted(t, db, contact)
+			target := fmt.Sprintf("wamid.T%02d", i)
+			if want := []string{fmt.Sprintf("wamid.F%02d", i), target}; !reflect.DeepEqual(items, want) {
+				t.Errorf("%s lists %v, want %v", contact, items, want)
+			}
+			if want := []string{target + ": outbound 👍"}; !reflect.DeepEqual(shown, want) {
+				t.Errorf("%s shows reactions %v, want %v", contact, shown, want)
+			}
+		}
+	})
+}
