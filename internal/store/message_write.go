@@ -168,13 +168,14 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		}
 	}
 
-	// Thread counters: inserted messages are added to their thread; a message that moved
-	// to another thread or time, and a reaction (whether it is a listed item depends on the
-	// other messages, see listedMessage), have their threads recounted from the messages
-	// table.
+	// Thread counters: inserted messages are added to their thread, inserted reactions
+	// extend its time span and count as reaction_items.go says; a message that moved to
+	// another thread or time, or a stored reaction that changed, has its threads recounted
+	// from the messages table.
 	added := map[string]*threadDelta{}
 	recount := map[uint64]bool{}
-	var insertedWAMIDs []string // non-reactions: reactions to them may have been listed items
+	var insertedReactions []*msgRow
+	var insertedMessages []*msgRow // non-reactions: reactions to them may have been listed items
 	write := make([]*msgRow, 0, len(order))
 	for _, w := range order {
 		r := work[w]
@@ -191,14 +192,17 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 				recount[r.ThreadID] = true
 			}
 			if old.Type == reactionType && r.Type != reactionType {
-				insertedWAMIDs = append(insertedWAMIDs, w)
+				insertedMessages = append(insertedMessages, r)
 			}
 		case r.Type == reactionType:
 			res.Inserted++
-			recount[r.ThreadID] = true
+			if r.ThreadID != 0 {
+				added[r.ContactWAID] = added[r.ContactWAID].touch(r.ThreadID, r.TS)
+				insertedReactions = append(insertedReactions, r)
+			}
 		default:
 			res.Inserted++
-			insertedWAMIDs = append(insertedWAMIDs, w)
+			insertedMessages = append(insertedMessages, r)
 			if r.ThreadID != 0 {
 				added[r.ContactWAID] = added[r.ContactWAID].add(r.ThreadID, r.TS)
 			}
@@ -217,8 +221,10 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		return res, err
 	}
 	delete(recount, 0)
-	locked := map[uint64]bool{}
-	if db.dialect == MySQL && (len(added) > 0 || len(recount) > 0) {
+	// Lock the threads whose counts change, in id order, reading how many reactions each
+	// lists on its own.
+	var reactionItems map[uint64]int
+	if len(added) > 0 || len(recount) > 0 {
 		ids := make([]uint64, 0, len(added)+len(recount))
 		for id := range recount {
 			ids = append(ids, id)
@@ -226,30 +232,32 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		for _, d := range added {
 			ids = append(ids, d.threadID)
 		}
-		if err := db.lockThreads(ctx, ids); err != nil {
+		if reactionItems, err = db.lockThreads(ctx, ids); err != nil {
 			return res, err
 		}
-		for _, id := range ids {
-			locked[id] = true
+	}
+	// Reactions that are listed items, or stop being ones (their message arrived, a later
+	// reaction replaced them): read once the threads are locked (see reactionItemDeltas).
+	// Only a thread that lists reactions can hold one waiting for a message stored now.
+	var waited []string
+	for _, r := range insertedMessages {
+		if reactionItems[r.ThreadID] > 0 || recount[r.ThreadID] {
+			waited = append(waited, r.WAMID)
 		}
 	}
-	// Reactions stored before the message they react to were listed items until now. Read
-	// once the threads are locked, so a reaction another transaction committed meanwhile is
-	// seen here, or that transaction's own recount sees this message.
-	if len(insertedWAMIDs) > 0 {
-		reacting, err := db.threadsReactingTo(ctx, pnid, insertedWAMIDs)
-		if err != nil {
+	var items map[uint64]int
+	if len(insertedReactions) > 0 || len(waited) > 0 {
+		if items, err = db.reactionItemDeltas(ctx, pnid, insertedReactions, waited); err != nil {
 			return res, err
 		}
 		var more []uint64
-		for _, id := range reacting {
-			if !recount[id] && !locked[id] {
+		for id := range items {
+			if _, ok := reactionItems[id]; !ok {
 				more = append(more, id)
 			}
-			recount[id] = true
 		}
-		if db.dialect == MySQL && len(more) > 0 {
-			if err := db.lockThreads(ctx, more); err != nil {
+		if len(more) > 0 {
+			if _, err := db.lockThreads(ctx, more); err != nil {
 				return res, err
 			}
 		}
@@ -259,7 +267,13 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 			delete(added, c)
 		}
 	}
+	for id := range recount {
+		delete(items, id)
+	}
 	if err := db.addToThreads(ctx, pnid, added); err != nil {
+		return res, err
+	}
+	if err := db.addThreadItems(ctx, items); err != nil {
 		return res, err
 	}
 	if err := db.recountThreads(ctx, recount); err != nil {

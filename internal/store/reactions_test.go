@@ -3,14 +3,19 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"reflect"
 	"sort"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"coexhistory/internal/coex"
 	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
+	"coexhistory/migrations"
 )
 
 const rPNID = "623400099988877"
@@ -62,13 +67,22 @@ func listedAndCounted(t *testing.T, db *store.DB, contact string) (items, shown 
 		t.Errorf("thread %s counts %d messages but lists %d", contact, th.MessageCount, len(msgs))
 	}
 	var wamids []string
+	listedReactions := 0
 	for _, m := range msgs {
 		if m.Type == "reaction" {
 			items = append(items, m.WAMID+"→"+m.ReactionTo)
+			listedReactions++
 		} else {
 			items = append(items, m.WAMID)
 		}
 		wamids = append(wamids, m.WAMID)
+	}
+	var reactionItems int
+	if err := db.SQL().QueryRowContext(ctx, "SELECT reaction_items FROM threads WHERE id = ?", th.ID).Scan(&reactionItems); err != nil {
+		t.Fatal(err)
+	}
+	if reactionItems != listedReactions {
+		t.Errorf("thread %s has reaction_items %d but lists %d reactions", contact, reactionItems, listedReactions)
 	}
 	reactions, err := db.ReactionsFor(ctx, rPNID, wamids)
 	if err != nil {
@@ -185,4 +199,80 @@ func TestReactionAndItsMessageAppliedConcurrently(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Migration 00010 recounts the threads that hold reactions by the listing rule (before it,
+// every reaction counted as a message) and leaves the others as they were.
+func TestMigrationRecountsThreadsWithReactions(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			db := storetest.OpenEmpty(t, dialect)
+			sub, err := fs.Sub(migrations.FS, dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gd := goose.DialectMySQL
+			if dialect == store.SQLite {
+				gd = goose.DialectSQLite3
+			}
+			p, err := goose.NewProvider(gd, db.SQL(), sub, goose.WithDisableGlobalRegistry(true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.UpTo(ctx, 9); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now().UTC()
+			for _, th := range []struct {
+				id      int
+				contact string
+				count   int
+			}{{1, "5511911110001", 6}, {2, "5511911110002", 2}} {
+				if _, err := db.SQL().ExecContext(ctx, `INSERT INTO threads (id, phone_number_id, contact_wa_id, contact_name, message_count, first_message_at, last_message_at)
+					VALUES (?, ?, ?, '', ?, 100, 200)`, th.id, rPNID, th.contact, th.count); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, m := range []struct {
+				thread                          int
+				wamid, typ, direction, text, to string
+				ts                              int64
+			}{
+				{1, "wamid.A", "text", "inbound", "oi", "", 100},
+				{1, "wamid.rA", "reaction", "outbound", "👍", "wamid.A", 110}, // on A
+				{1, "wamid.o1", "reaction", "inbound", "😂", "wamid.X", 120},  // replaced by o2
+				{1, "wamid.o2", "reaction", "inbound", "😮", "wamid.X", 130},  // listed
+				{1, "wamid.o3", "reaction", "outbound", "🙏", "wamid.Y", 140}, // removed by o4
+				{1, "wamid.o4", "reaction", "outbound", "", "wamid.Y", 150},  // the removal
+				{2, "wamid.B", "text", "inbound", "bom dia", "", 100},        // no reactions:
+				{2, "wamid.C", "text", "outbound", "bom dia!", "", 200},      // untouched
+			} {
+				if _, err := db.SQL().ExecContext(ctx, `INSERT INTO messages (phone_number_id, wamid, thread_id, contact_wa_id,
+					direction, type, text, ts, status, origin, edited, deleted, media_id, mime_type, reaction_to, phase, chunk_order,
+					position, raw, created_at, updated_at) VALUES (?, ?, ?, '', ?, ?, ?, ?, '', 'live', false, false, '', '', ?, 0, 0, 0, '{}', ?, ?)`,
+					rPNID, m.wamid, m.thread, m.direction, m.typ, m.text, m.ts, m.to, now, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []struct {
+				id           uint64
+				count, items int
+			}{{1, 2, 1}, {2, 2, 0}} {
+				var count, items int
+				if err := db.SQL().QueryRowContext(ctx, "SELECT message_count, reaction_items FROM threads WHERE id = ?", want.id).Scan(&count, &items); err != nil {
+					t.Fatal(err)
+				}
+				if count != want.count || items != want.items {
+					t.Errorf("thread %d after the migration: message_count %d, reaction_items %d; want %d, %d", want.id, count, items, want.count, want.items)
+				}
+				if n := len(listAll(t, db, want.id)); n != count {
+					t.Errorf("thread %d lists %d items, counts %d", want.id, n, count)
+				}
+			}
+		})
+	}
 }

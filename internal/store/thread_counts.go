@@ -43,11 +43,19 @@ type threadDelta struct {
 	first, last int64
 }
 
+// add counts a listed message at ts.
 func (d *threadDelta) add(threadID uint64, ts int64) *threadDelta {
-	if d == nil {
-		return &threadDelta{threadID: threadID, n: 1, first: ts, last: ts}
-	}
+	d = d.touch(threadID, ts)
 	d.n++
+	return d
+}
+
+// touch extends the thread's time span to ts without counting an item (a reaction: whether
+// it is one is reaction_items.go's to say).
+func (d *threadDelta) touch(threadID uint64, ts int64) *threadDelta {
+	if d == nil {
+		return &threadDelta{threadID: threadID, first: ts, last: ts}
+	}
 	d.first, d.last = min(d.first, ts), max(d.last, ts)
 	return d
 }
@@ -185,43 +193,38 @@ func (db *DB) ensureThreads(ctx context.Context, pnid string, contacts map[strin
 	return ids, nil
 }
 
-// threadsReactingTo returns the threads holding reactions to these wamids of a number:
-// stored as orphans until now, they stop being listed items once their message is stored.
-func (db *DB) threadsReactingTo(ctx context.Context, pnid string, wamids []string) ([]uint64, error) {
-	var ids []uint64
+// lockThreads locks thread rows (MySQL; SQLite has one writer) in id order and returns
+// their reaction_items (see reaction_items.go), read under the lock.
+func (db *DB) lockThreads(ctx context.Context, ids []uint64) (map[uint64]int, error) {
+	slices.Sort(ids)
+	items := make(map[uint64]int, len(ids))
 	batch := db.keysPerStatement()
-	for start := 0; start < len(wamids); start += batch {
-		part := wamids[start:min(start+batch, len(wamids))]
-		q := "SELECT DISTINCT thread_id FROM messages WHERE phone_number_id = ? AND reaction_to IN (" + sqlPlaceholders(len(part)) + ") AND type = '" + reactionType + "'"
-		err := db.rawQuery(ctx, q, append([]any{pnid}, sqlStringArgs(part)...), func(r *sql.Rows) error {
+	for start := 0; start < len(ids); start += batch {
+		part := ids[start:min(start+batch, len(ids))]
+		q := "SELECT id, reaction_items FROM threads WHERE id IN (" + sqlPlaceholders(len(part)) + ") ORDER BY id"
+		if db.dialect == MySQL {
+			q += " FOR UPDATE"
+		}
+		err := db.rawQuery(ctx, q, sqlUint64Args(part), func(r *sql.Rows) error {
 			var id uint64
-			if err := r.Scan(&id); err != nil {
+			var n int
+			if err := r.Scan(&id, &n); err != nil {
 				return err
 			}
-			ids = append(ids, id)
+			items[id] = n
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("threads reacting: %w", err)
+			return nil, fmt.Errorf("lock threads: %w", err)
 		}
 	}
-	return ids, nil
-}
-
-// lockThreads locks thread rows (MySQL) in id order.
-func (db *DB) lockThreads(ctx context.Context, ids []uint64) error {
-	slices.Sort(ids)
-	q := "SELECT id FROM threads WHERE id IN (" + sqlPlaceholders(len(ids)) + ") ORDER BY id FOR UPDATE"
-	if err := db.rawQuery(ctx, q, sqlUint64Args(ids), func(r *sql.Rows) error { var id uint64; return r.Scan(&id) }); err != nil {
-		return fmt.Errorf("lock threads: %w", err)
-	}
-	return nil
+	return items, nil
 }
 
 // recountThreads sets message_count (the messages the thread lists, see listedMessage),
-// first_message_at and last_message_at (over all its messages, reactions included: a
-// reaction is activity in the chat) of threads from their messages, in one statement per
-// batch.
+// reaction_items (the reactions among them), first_message_at and last_message_at (over
+// all its messages, reactions included: a reaction is activity in the chat) of threads
+// from their messages, in one statement per batch.
 func (db *DB) recountThreads(ctx context.Context, touched map[uint64]bool) error {
 	if len(touched) == 0 {
 		return nil
@@ -238,12 +241,15 @@ func (db *DB) recountThreads(ctx context.Context, touched map[uint64]bool) error
 		var q string
 		var args []any
 		if db.dialect == MySQL {
-			q = "UPDATE threads t LEFT JOIN (SELECT m.thread_id, SUM(CASE WHEN " + listedMessage + " THEN 1 ELSE 0 END) AS n, MIN(m.ts) AS first_ts, MAX(m.ts) AS last_ts " +
+			q = "UPDATE threads t LEFT JOIN (SELECT m.thread_id, SUM(CASE WHEN m.type <> '" + reactionType + "' THEN 1 ELSE 0 END) AS n, " +
+				"SUM(CASE WHEN m.type = '" + reactionType + "' AND " + listedReaction + " THEN 1 ELSE 0 END) AS items, MIN(m.ts) AS first_ts, MAX(m.ts) AS last_ts " +
 				"FROM messages m WHERE m.thread_id IN (" + in + ") GROUP BY m.thread_id) c ON c.thread_id = t.id " +
-				"SET t.message_count = COALESCE(c.n, 0), t.first_message_at = COALESCE(c.first_ts, 0), t.last_message_at = COALESCE(c.last_ts, 0) WHERE t.id IN (" + in + ")"
+				"SET t.message_count = COALESCE(c.n, 0) + COALESCE(c.items, 0), t.reaction_items = COALESCE(c.items, 0), " +
+				"t.first_message_at = COALESCE(c.first_ts, 0), t.last_message_at = COALESCE(c.last_ts, 0) WHERE t.id IN (" + in + ")"
 			args = append(sqlUint64Args(part), sqlUint64Args(part)...)
 		} else {
 			q = "UPDATE threads SET message_count = (SELECT COUNT(*) FROM messages m WHERE m.thread_id = threads.id AND " + listedMessage + "), " +
+				"reaction_items = (SELECT COUNT(*) FROM messages m WHERE m.thread_id = threads.id AND m.type = '" + reactionType + "' AND " + listedReaction + "), " +
 				"first_message_at = COALESCE((SELECT MIN(ts) FROM messages WHERE thread_id = threads.id), 0), " +
 				"last_message_at = COALESCE((SELECT MAX(ts) FROM messages WHERE thread_id = threads.id), 0) WHERE id IN (" + in + ")"
 			args = sqlUint64Args(part)

@@ -40,17 +40,22 @@ var messageAllColumns = []string{"id", "phone_number_id", "wamid", "thread_id", 
 // reactionType is the message type of reactions; their reaction_to holds the target's wamid.
 const reactionType = "reaction"
 
-// listedMessage is the SQL condition on a message row m that a thread lists it: every
-// message but reactions, and a reaction of its own when it is the current reaction of its
-// side (the latest in thread order, not an empty emoji that removed the earlier one) to a
-// message the archive does not hold. A reaction to a stored message is shown on that
-// message instead (ReactionsFor). A thread's message_count counts exactly these rows.
-const listedMessage = `(m.type <> 'reaction' OR (m.text <> ''
+// listedReaction is the SQL condition on a reaction row m that its thread lists it as an
+// item of its own: it is the current reaction of its side (the latest in thread order, not
+// an empty emoji that removed the earlier one) to a message the archive does not hold. A
+// reaction to a stored message is shown on that message instead (ReactionsFor).
+const listedReaction = `(m.text <> ''
   AND NOT EXISTS (SELECT 1 FROM messages target WHERE target.phone_number_id = m.phone_number_id
     AND target.wamid = m.reaction_to AND target.type <> 'reaction')
   AND NOT EXISTS (SELECT 1 FROM messages later WHERE later.phone_number_id = m.phone_number_id
     AND later.reaction_to = m.reaction_to AND later.type = 'reaction' AND later.direction = m.direction
-    AND (later.ts > m.ts OR (later.ts = m.ts AND later.wamid > m.wamid)))))`
+    AND (later.ts > m.ts OR (later.ts = m.ts AND later.wamid > m.wamid))))`
+
+// listedMessage is the SQL condition on a message row m that its thread lists it: every
+// message but reactions, and the reactions listedReaction selects. A thread's
+// message_count counts exactly these rows, and its reaction_items the reactions among them
+// (migration 00010 holds the same rule).
+const listedMessage = `(m.type <> 'reaction' OR ` + listedReaction + `)`
 
 // ThreadFilter selects a page of threads, most recent activity first.
 type ThreadFilter struct {
