@@ -83,7 +83,13 @@ func TestLoadMedia(t *testing.T) {
 	if c, err = Load(env(m), true); err != nil || c.Media.URL != m["COEX_MEDIA_URL"] || c.Media.Retention != 365*24*time.Hour {
 		t.Fatalf("media: %+v %v", c.Media, err)
 	}
-	for k, v := range map[string]string{"COEX_MEDIA_URL": "ftp://x", "COEX_MEDIA_RETENTION": "soon", "COEX_MEDIA_WORKERS": "0"} {
+	m["COEX_MEDIA_DOWNLOAD_HOSTS"] = " cdn.example.com, .Media.Example.org. ,"
+	if c, err = Load(env(m), true); err != nil || len(c.Media.DownloadHosts) != 2 || c.Media.DownloadHosts[0] != "cdn.example.com" || c.Media.DownloadHosts[1] != "media.example.org" {
+		t.Fatalf("download hosts: %+v %v", c.Media.DownloadHosts, err)
+	}
+	delete(m, "COEX_MEDIA_DOWNLOAD_HOSTS")
+	for k, v := range map[string]string{"COEX_MEDIA_URL": "ftp://x", "COEX_MEDIA_RETENTION": "soon", "COEX_MEDIA_WORKERS": "0",
+		"COEX_MEDIA_DOWNLOAD_HOSTS": "https://cdn.example.com/"} {
 		bad := valid()
 		bad[k] = v
 		if _, err := Load(env(bad), true); err == nil || !strings.HasPrefix(err.Error(), k+": ") {

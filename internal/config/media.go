@@ -19,6 +19,9 @@ type MediaConfig struct {
 	Retention time.Duration
 	// Workers is COEX_MEDIA_WORKERS: downloads at once per instance, default 4.
 	Workers int
+	// DownloadHosts is COEX_MEDIA_DOWNLOAD_HOSTS: comma-separated domains download URLs may
+	// point to besides the providers' own (the access token goes with every download).
+	DownloadHosts []string
 }
 
 // DefaultMediaURL is the media directory for a database URL: beside the SQLite file, or
@@ -57,6 +60,16 @@ func loadMedia(getenv func(string) string, databaseURL string) (MediaConfig, err
 			return m, &Error{"COEX_MEDIA_WORKERS", "must be a number from 1 to 64"}
 		}
 		m.Workers = n
+	}
+	for _, h := range strings.Split(getenv("COEX_MEDIA_DOWNLOAD_HOSTS"), ",") {
+		h = strings.ToLower(strings.Trim(strings.TrimSpace(h), "."))
+		if h == "" {
+			continue
+		}
+		if strings.ContainsAny(h, "/:@ ") {
+			return m, &Error{"COEX_MEDIA_DOWNLOAD_HOSTS", "must be domain names separated by commas, such as cdn.example.com"}
+		}
+		m.DownloadHosts = append(m.DownloadHosts, h)
 	}
 	return m, nil
 }

@@ -68,6 +68,9 @@ type DownloaderConfig struct {
 	LookupTimeout  time.Duration // the media-id call; default 20 s
 	IdleTimeout    time.Duration // a download with no byte for this long fails (transient); default 60 s
 	MaxBytes       int64         // default DefaultMaxBytes
+	// DownloadHosts are domains download URLs may point to besides the providers' own (see
+	// hosts.go); COEX_MEDIA_DOWNLOAD_HOSTS.
+	DownloadHosts []string
 }
 
 // Downloader fetches one media id into the storage.
@@ -231,6 +234,10 @@ func (d *Downloader) lookup(ctx context.Context, src Source, mediaID string) (lo
 	u, err := url.Parse(lk.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return lookup{}, &Error{Outcome: Transient, Reason: "media lookup: the answer has no download URL"}
+	}
+	if why := d.downloadHostError(src.Provider, u); why != "" {
+		return lookup{}, &Error{Outcome: Permanent,
+			Reason: "media lookup: the download URL is refused (the access token would go with it): " + why + "; COEX_MEDIA_DOWNLOAD_HOSTS adds domains"}
 	}
 	return lk, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -294,4 +296,71 @@ func TestDownloadFaults(t *testing.T) {
 			t.Fatalf("bad id: %v", err)
 		}
 	})
+}
+
+// The access token goes with a download, so the URL a lookup answers is fetched only from
+// the provider's media hosts (Meta's domains; for Positus, any HTTPS host with a name),
+// the configured API hosts, or the domains COEX_MEDIA_DOWNLOAD_HOSTS adds. A refused URL
+// is a permanent failure that names why, and nothing is requested from it.
+func TestDownloadOnlyFromMediaHosts(t *testing.T) {
+	var cdnHits atomic.Int32
+	cdn := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cdnHits.Add(1)
+		_, _ = w.Write([]byte("jpeg bytes"))
+	}))
+	t.Cleanup(cdn.Close)
+	var answer atomic.Value // the download URL the lookup gives
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"url": answer.Load().(string), "mime_type": "image/jpeg"})
+	}))
+	t.Cleanup(api.Close)
+	st, err := media.OpenStorage(context.Background(), "mem://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := media.NewDownloader(media.DownloaderConfig{Storage: st, GraphBaseURL: api.URL, PositusBaseURL: api.URL,
+		HTTP: cdn.Client(), DownloadHosts: []string{"127.0.0.1"}})
+	positus := media.Source{Provider: media.ProviderPositus, ProviderNumberID: positusID, Token: token}
+	for _, tc := range []struct {
+		name   string
+		src    media.Source
+		url    string
+		refuse string // "" = downloaded
+	}{
+		{"meta: another domain", meta, "https://lookaside.fbsbx.com.evil.example/v/t62?sig=1", "is not one of Meta's"},
+		{"meta: plain http", meta, "http://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1", "not HTTPS"},
+		{"positus: an address", positus, "https://10.0.0.5/media/1", "an address or a local name"},
+		{"positus: a metadata address", positus, "https://169.254.169.254/latest/meta-data", "an address or a local name"},
+		{"positus: a local name", positus, "https://media.internal/1", "an address or a local name"},
+		{"positus: plain http", positus, "http://cdn.positus.global/1", "not HTTPS"},
+		{"an added domain", meta, cdn.URL + "/file?sig=1", ""},
+		{"the configured API host, plain http", positus, api.URL + "/file", ""}, // a simulator or test server
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer.Store(tc.url)
+			before := cdnHits.Load()
+			res, err := dl.Download(context.Background(), tc.src, media.Request{MediaID: "4001"})
+			switch {
+			case tc.refuse == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.refuse == "":
+				fromCDN := strings.HasPrefix(tc.url, cdn.URL)
+				if res.Size == 0 || fromCDN != (cdnHits.Load() == before+1) {
+					t.Fatalf("downloaded %+v, %d requests to the CDN", res, cdnHits.Load()-before)
+				}
+			default:
+				o, _ := media.OutcomeOf(err)
+				if err == nil || o != media.Permanent || !strings.Contains(err.Error(), tc.refuse) || !strings.Contains(err.Error(), "COEX_MEDIA_DOWNLOAD_HOSTS") {
+					t.Fatalf("got %v (%v), want a permanent refusal saying %q", err, o, tc.refuse)
+				}
+				if strings.Contains(err.Error(), "sig=") || strings.Contains(err.Error(), token) {
+					t.Fatalf("the refusal leaks the URL's signature or the token: %v", err)
+				}
+				if cdnHits.Load() != before {
+					t.Fatal("a refused URL was requested")
+				}
+			}
+		})
+	}
 }

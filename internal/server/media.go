@@ -23,6 +23,7 @@ func (s *Services) initMedia(yield func(context.Context)) error {
 		GraphBaseURL:   s.Config.GraphBaseURL,
 		GraphVersion:   s.Config.GraphAPIVersion,
 		PositusBaseURL: s.Config.PositusBaseURL,
+		DownloadHosts:  s.Config.Media.DownloadHosts,
 	})
 	s.Media = media.NewWorker(s.DB, media.SourceFunc(s.mediaSource), dl, s.Logger.With("component", "media"),
 		media.WorkerOptions{Concurrency: s.Config.Media.Workers, Yield: yield, Now: s.Now})
