@@ -145,8 +145,18 @@ type messageJSON struct {
 	// ReactionTo is set on an item of type reaction: the current reaction of one side to a
 	// message the archive does not hold, listed on its own (its emoji is the text).
 	ReactionTo string `json:"reaction_to,omitempty"`
+	// An edited message's earlier versions: the text as first received (when the archive
+	// has it) and every edit, oldest first; text is the latest.
+	OriginalText string     `json:"original_text,omitempty"`
+	Edits        []editJSON `json:"edits,omitempty"`
 	// Media is {state, mime_type, size, sha256, filename, url}, null without media.
 	Media *mediaJSON `json:"media"`
+}
+
+type editJSON struct {
+	WAMID     string `json:"wamid,omitempty"`
+	Text      string `json:"text"`
+	Timestamp int64  `json:"timestamp"`
 }
 
 type reactionJSON struct {

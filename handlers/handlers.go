@@ -93,6 +93,7 @@ type ThreadReader interface {
 	GetThread(ctx context.Context, id uint64) (models.Thread, error)
 	ThreadMessages(ctx context.Context, threadID uint64, p store.MessagePage) (store.MessageList, error)
 	ReactionsFor(ctx context.Context, phoneNumberID string, wamids []string) (map[string][]store.Reaction, error)
+	EditsOf(ctx context.Context, phoneNumberID string, wamids []string) (map[string][]store.Edit, error)
 	MessageByWAMID(ctx context.Context, phoneNumberID, wamid string) (models.Message, error)
 }
 

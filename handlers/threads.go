@@ -340,6 +340,10 @@ func (h *Handlers) apiThreadMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	edits, err := h.editHistories(c, t.PhoneNumberID, list.Messages)
+	if err != nil {
+		return err
+	}
 	now := h.deps.Now().UTC()
 	out := make([]messageJSON, 0, len(list.Messages))
 	for _, m := range list.Messages {
@@ -348,6 +352,12 @@ func (h *Handlers) apiThreadMessages(c echo.Context) error {
 			ReactionTo: m.ReactionTo, Media: mediaJSONOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now)}
 		for _, r := range reactions[m.WAMID] {
 			mj.Reactions = append(mj.Reactions, reactionJSON{WAMID: r.WAMID, Emoji: r.Emoji, Direction: r.Direction, Timestamp: r.TS})
+		}
+		if e, ok := edits[m.WAMID]; ok {
+			mj.OriginalText = e.Original
+			for _, ed := range e.Edits {
+				mj.Edits = append(mj.Edits, editJSON{WAMID: ed.WAMID, Text: ed.Text, Timestamp: ed.TS})
+			}
 		}
 		out = append(out, mj)
 	}

@@ -270,6 +270,7 @@ type MessageEvent struct {
 	ErrorDescription   string    `gorm:"column:error_description" json:"error_description,omitempty"`
 	WebhookUpdateState string    `gorm:"column:webhook_update_state" json:"webhook_update_state,omitempty"`
 	WebhookURI         string    `gorm:"column:webhook_uri" json:"webhook_uri,omitempty"`
+	Text               string    `gorm:"column:text" json:"-"` // an edit's new text
 	CreatedAt          time.Time `gorm:"column:created_at" json:"-"`
 }
 

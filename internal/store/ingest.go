@@ -253,7 +253,9 @@ func (db *DB) ApplyEdits(ctx context.Context, phoneNumberID string, edits []coex
 			continue
 		}
 		rows = append(rows, stubRow(e.OriginalWAMID, e.ContactWAID, e.Direction, e.Origin, e.Timestamp, e.Raw, e.NewText, true, false))
-		events = append(events, echoEvent(phoneNumberID, e.OriginalWAMID, echoEventEdited, e.WAMID, e.Timestamp))
+		ev := echoEvent(phoneNumberID, e.OriginalWAMID, echoEventEdited, e.WAMID, e.Timestamp)
+		ev.Text = e.NewText
+		events = append(events, ev)
 		who = append(who, coex.Message{WAMID: e.OriginalWAMID, ContactWAID: e.ContactWAID, ContactUserID: e.ContactUserID})
 	}
 	return db.applyToOriginals(ctx, "apply edits", phoneNumberID, rows, events, who, func(tx *DB) (merger, error) {
@@ -462,20 +464,20 @@ func echoEvent(pnid, wamid, status, echoWAMID string, ts int64) models.MessageEv
 // insertEvents stores events once each (a repeated key is left as stored).
 func (db *DB) insertEvents(ctx context.Context, events []models.MessageEvent) error {
 	now := db.now()
-	batch := db.rowsPerStatement(8)
+	batch := db.rowsPerStatement(9)
 	for start := 0; start < len(events); start += batch {
 		part := events[start:min(start+batch, len(events))]
 		var b strings.Builder
 		b.WriteString("INSERT INTO message_events (phone_number_id, wamid, source, event_key, delivery_status, occurrence_ts, status_ts, " +
-			"application_id, application_name, error_description, webhook_update_state, webhook_uri, created_at) VALUES ")
+			"application_id, application_name, error_description, webhook_update_state, webhook_uri, text, created_at) VALUES ")
 		args := make([]any, 0, len(part)*9)
 		for i, e := range part {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, 0, '', '', ?, '', '', ?)")
+			b.WriteString("(?, ?, ?, ?, ?, ?, 0, '', '', ?, '', '', ?, ?)")
 			args = append(args, e.PhoneNumberID, clip(e.WAMID, 191), e.Source, clip(e.EventKey, 128),
-				clip(e.DeliveryStatus, 32), e.OccurrenceTS, clip(e.ErrorDescription, 1000), now)
+				clip(e.DeliveryStatus, 32), e.OccurrenceTS, clip(e.ErrorDescription, 1000), clipMarked(validText(e.Text), 60000), now)
 		}
 		if db.dialect == MySQL {
 			b.WriteString(" ON DUPLICATE KEY UPDATE id = id")

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -171,4 +172,42 @@ func cutEventText(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n])
+}
+
+// Edit is one edit of a message: the text it set and when.
+type Edit struct {
+	WAMID string // the edit's own wamid ("" when it came without one)
+	Text  string
+	TS    int64
+}
+
+// EditsOf returns the edits of these messages of a number, keyed by the edited message's
+// wamid, oldest first (ties by arrival). Each edit keeps the text it set, so together with
+// the message's original (its raw JSON) every version stays readable.
+func (db *DB) EditsOf(ctx context.Context, phoneNumberID string, wamids []string) (map[string][]Edit, error) {
+	out := map[string][]Edit{}
+	const batch = 500
+	for start := 0; start < len(wamids); start += batch {
+		chunk := wamids[start:min(start+batch, len(wamids))]
+		var rows []struct {
+			WAMID    string `gorm:"column:wamid"`
+			EventKey string `gorm:"column:event_key"`
+			TS       int64  `gorm:"column:occurrence_ts"`
+			Text     string `gorm:"column:text"`
+		}
+		err := db.q(ctx).Model(&models.MessageEvent{}).Select("wamid", "event_key", "occurrence_ts", "text").
+			Where("phone_number_id = ? AND source = ? AND delivery_status = ? AND wamid IN ?", phoneNumberID, EventSourceEcho, echoEventEdited, chunk).
+			Order("occurrence_ts ASC, id ASC").Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("read edits: %w", translate(err))
+		}
+		for _, r := range rows {
+			e := Edit{Text: r.Text, TS: r.TS}
+			if w, ok := strings.CutPrefix(r.EventKey, echoEventEdited+":"); ok && w != strconv.FormatInt(r.TS, 10) {
+				e.WAMID = w // see echoEvent: the key is the edit's wamid, or its time without one
+			}
+			out[r.WAMID] = append(out[r.WAMID], e)
+		}
+	}
+	return out, nil
 }

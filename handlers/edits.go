@@ -1,0 +1,55 @@
+package handlers
+
+import (
+	"fmt"
+
+	"github.com/labstack/echo/v4"
+
+	"coexhistory/internal/coex"
+	"coexhistory/internal/store"
+)
+
+// editHistory is every version of an edited message, oldest first: the original, from the
+// message as first received ("" when that never arrived), then the text of each edit.
+type editHistory struct {
+	Original string
+	Edits    []store.Edit
+}
+
+// editHistories returns the histories of the edited messages of a page, by wamid.
+func (h *Handlers) editHistories(c echo.Context, pnid string, msgs []store.ThreadMessage) (map[string]editHistory, error) {
+	var wamids []string
+	for _, m := range msgs {
+		if m.Edited {
+			wamids = append(wamids, m.WAMID)
+		}
+	}
+	if len(wamids) == 0 {
+		return nil, nil
+	}
+	edits, err := h.deps.Threads.EditsOf(ctx(c), pnid, wamids)
+	if err != nil {
+		return nil, fmt.Errorf("read edits: %w", err)
+	}
+	out := make(map[string]editHistory, len(wamids))
+	for _, m := range msgs {
+		if m.Edited {
+			out[m.WAMID] = editHistory{Original: originalText(m), Edits: edits[m.WAMID]}
+		}
+	}
+	return out, nil
+}
+
+// originalText is the text of a message as first received: its raw JSON keeps the
+// original content when an edit changes the text. "" when the original never arrived (the
+// message is known from its edit only) or had no text.
+func originalText(m store.ThreadMessage) string {
+	if m.Raw == "" || m.Raw == "{}" {
+		return ""
+	}
+	msg, err := coex.DecodeMessage([]byte(m.Raw))
+	if err != nil || msg.Type != m.Type {
+		return ""
+	}
+	return msg.Text
+}

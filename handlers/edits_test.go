@@ -1,0 +1,97 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+
+	"coexhistory/internal/apptest"
+	"coexhistory/internal/registry"
+	"coexhistory/internal/store/storetest"
+	"coexhistory/models"
+)
+
+// Through the receiver: a message the customer edits twice keeps every version. The API
+// lists the text as first received and each edit with the text it set, oldest first, and
+// text is the latest; in whichever order the message and its edits arrive.
+func TestEditHistoryThroughTheReceiver(t *testing.T) {
+	const (
+		pnid  = "623400011122233"
+		phone = "5511944443333"
+	)
+	live := func(message string) []byte {
+		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"810023456789012","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",` +
+			`"metadata":{"display_phone_number":"5511987650000","phone_number_id":"` + pnid + `"},` +
+			`"contacts":[{"wa_id":"` + phone + `","profile":{"name":"Lu"}}],"messages":[` + message + `]}}]}]}`)
+	}
+	original := live(`{"from":"` + phone + `","id":"wamid.o","timestamp":"1761000000","type":"text","text":{"body":"Chego às 13h"}}`)
+	edit := func(id, ts, body string) []byte {
+		return live(`{"from":"` + phone + `","id":"` + id + `","timestamp":"` + ts + `","type":"edit",` +
+			`"edit":{"original_message_id":"wamid.o","message":{"type":"text","text":{"body":"` + body + `"}}}}`)
+	}
+	first, second := edit("wamid.e1", "1761000060", "Chego às 14h"), edit("wamid.e2", "1761000120", "Chego às 14h30 <b>sem falta</b>")
+	type editJSON struct {
+		WAMID     string `json:"wamid"`
+		Text      string `json:"text"`
+		Timestamp int64  `json:"timestamp"`
+	}
+	wantEdits := []editJSON{{"wamid.e1", "Chego às 14h", 1761000060}, {"wamid.e2", "Chego às 14h30 <b>sem falta</b>", 1761000120}}
+	for _, order := range []struct {
+		name   string
+		bodies [][]byte
+	}{
+		{"message first", [][]byte{original, first, second}},
+		{"edits first, the later one before", [][]byte{second, first, original}},
+		{"replayed", [][]byte{original, first, second, first, original, second}},
+	} {
+		for _, dialect := range storetest.Dialects {
+			t.Run(order.name+"/"+dialect, func(t *testing.T) {
+				app := apptest.New(t, dialect, apptest.Options{})
+				ctx := context.Background()
+				if _, err := app.Services.Registry.Create(ctx, registry.Actor{Name: "test"}, registry.Input{
+					Label: "Doces da Vila", DisplayPhoneNumber: "5511987650000", PhoneNumberID: pnid,
+					WABAID: "810023456789012", Provider: "meta", AccessToken: "EAAGtest",
+				}); err != nil {
+					t.Fatal(err)
+				}
+				for _, b := range order.bodies {
+					if status, _ := postWebhook(t, app, "/webhooks/whatsapp", b, signed(b)); status != http.StatusOK {
+						t.Fatalf("post = %d", status)
+					}
+					if _, err := app.Services.Ingest.Drain(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				token := app.Token(models.RoleAgent)
+				var threads struct {
+					Data []struct {
+						ID uint64 `json:"id"`
+					} `json:"data"`
+				}
+				res, body := app.API(http.MethodGet, "/api/v1/threads?phone_number_id="+pnid, token, nil)
+				if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &threads) != nil || len(threads.Data) != 1 {
+					t.Fatalf("threads API = %d %s", res.StatusCode, body)
+				}
+				var msgs struct {
+					Data []struct {
+						WAMID        string     `json:"wamid"`
+						Text         string     `json:"text"`
+						Edited       bool       `json:"edited"`
+						OriginalText string     `json:"original_text"`
+						Edits        []editJSON `json:"edits"`
+					} `json:"data"`
+				}
+				res, body = app.API(http.MethodGet, "/api/v1/threads/"+itoa(threads.Data[0].ID)+"/messages", token, nil)
+				if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &msgs) != nil || len(msgs.Data) != 1 {
+					t.Fatalf("messages API = %d %s", res.StatusCode, body)
+				}
+				m := msgs.Data[0]
+				if m.WAMID != "wamid.o" || !m.Edited || m.Text != "Chego às 14h30 <b>sem falta</b>" || m.OriginalText != "Chego às 13h" || !reflect.DeepEqual(m.Edits, wantEdits) {
+					t.Fatalf("message = %+v", m)
+				}
+			})
+		}
+	}
+}
