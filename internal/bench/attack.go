@@ -145,10 +145,7 @@ func Attack(ctx context.Context, db *store.DB, target AttackTarget, opts AttackO
 	}
 	defer func() {
 		if !opts.Keep {
-			for _, b := range bodies {
-				sum := sha256.Sum256(b)
-				_, _ = db.SQL().ExecContext(context.WithoutCancel(ctx), "DELETE FROM webhook_inbox WHERE body_sha256 = ?", hex.EncodeToString(sum[:]))
-			}
+			_, _ = db.DeleteInboxBodies(context.WithoutCancel(ctx), bodySums(bodies))
 		}
 	}()
 
@@ -320,10 +317,13 @@ func Attack(ctx context.Context, db *store.DB, target AttackTarget, opts AttackO
 			rep.SignedPending++
 			continue
 		}
-		sum := sha256.Sum256(b)
-		var n int64
-		if err := db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM webhook_inbox WHERE body_sha256 = ?", hex.EncodeToString(sum[:])).Scan(&n); err != nil {
+		states, err := db.InboxStatesOfBodies(ctx, bodySums([][]byte{b}))
+		if err != nil {
 			return rep, fmt.Errorf("attack: look for the signed webhooks: %w", err)
+		}
+		var n int64
+		for _, c := range states {
+			n += c
 		}
 		if n == 1 {
 			rep.SignedStored++
@@ -485,4 +485,14 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 		return 0
 	}
 	return percentile(sorted, p*100)
+}
+
+// bodySums are the SHA-256 (hex) of bodies, as the inbox keys them.
+func bodySums(bodies [][]byte) []string {
+	out := make([]string, len(bodies))
+	for i, b := range bodies {
+		sum := sha256.Sum256(b)
+		out[i] = hex.EncodeToString(sum[:])
+	}
+	return out
 }

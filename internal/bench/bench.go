@@ -126,8 +126,8 @@ func Ensure(ctx context.Context, db *store.DB, c sim.Corpus, reload bool) (loade
 	if deleted > 0 && db.Dialect() == store.MySQL {
 		// InnoDB keeps deleted rows in the FULLTEXT index (as a list every search filters out)
 		// until the table is optimized; a reload deletes a million of them.
-		if _, err := db.SQL().ExecContext(ctx, "OPTIMIZE TABLE messages"); err != nil {
-			return false, 0, fmt.Errorf("optimize messages: %w", err)
+		if err := db.CompactMessages(ctx); err != nil {
+			return false, 0, err
 		}
 	}
 	return true, time.Since(start), nil
@@ -152,41 +152,18 @@ func Load(ctx context.Context, db *store.DB, c sim.Corpus) error {
 			batch = batch[:0]
 		}
 	}
-	if db.Dialect() == store.MySQL {
-		if _, err := db.SQL().ExecContext(ctx, "ANALYZE TABLE messages, threads"); err != nil {
-			return fmt.Errorf("analyze: %w", err)
-		}
-	} else if _, err := db.SQL().ExecContext(ctx, "ANALYZE"); err != nil {
-		return fmt.Errorf("analyze: %w", err)
-	}
-	return nil
+	return db.RefreshStatistics(ctx)
 }
 
-// deleteCorpus removes the benchmark numbers' messages and threads and returns how many
-// messages it deleted.
+// deleteCorpus removes the benchmark numbers' data and returns how many messages it
+// deleted.
 func deleteCorpus(ctx context.Context, db *store.DB, c sim.Corpus) (int64, error) {
 	var deleted int64
 	for _, pn := range c.NumberIDs() {
-		for {
-			q := "DELETE FROM messages WHERE phone_number_id = ?"
-			if db.Dialect() == store.MySQL {
-				q += " LIMIT 20000"
-			}
-			res, err := db.SQL().ExecContext(ctx, q, pn)
-			if err != nil {
-				return deleted, fmt.Errorf("delete benchmark messages: %w", err)
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return deleted, fmt.Errorf("delete benchmark messages: %w", err)
-			}
-			deleted += n
-			if n == 0 || db.Dialect() != store.MySQL {
-				break
-			}
-		}
-		if _, err := db.SQL().ExecContext(ctx, "DELETE FROM threads WHERE phone_number_id = ?", pn); err != nil {
-			return deleted, fmt.Errorf("delete benchmark threads: %w", err)
+		n, err := db.PurgeNumber(ctx, pn)
+		deleted += n
+		if err != nil {
+			return deleted, err
 		}
 	}
 	return deleted, nil
@@ -210,9 +187,9 @@ func searchCases(ctx context.Context, db *store.DB, c sim.Corpus) ([]benchCase, 
 		return nil, fmt.Errorf("no benchmark threads under %s", number)
 	}
 	// The newest message sets the "last 90 days" window.
-	var newest int64
-	if err := db.SQL().QueryRowContext(ctx, "SELECT COALESCE(MAX(last_message_at), 0) FROM threads WHERE phone_number_id = ?", number).Scan(&newest); err != nil {
-		return nil, fmt.Errorf("newest message: %w", err)
+	newest, err := db.NewestActivity(ctx, number)
+	if err != nil {
+		return nil, err
 	}
 	since := time.Unix(newest-90*24*3600, 0)
 	// The targets: MariaDB for all, SQLite (200k messages) for the selective term.

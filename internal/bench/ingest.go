@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -356,43 +355,9 @@ type ingestRun struct {
 	shas     []string // SHA-256 of the run's bodies: its own inbox rows, whatever else shares the database
 }
 
-// eachSHAChunk calls fn with a placeholder list and its arguments for every chunk of the
-// run's body hashes.
-func (run *ingestRun) eachSHAChunk(fn func(in string, args []any) error) error {
-	const per = 500
-	for start := 0; start < len(run.shas); start += per {
-		part := run.shas[start:min(start+per, len(run.shas))]
-		args := make([]any, len(part))
-		for i, h := range part {
-			args[i] = h
-		}
-		if err := fn("body_sha256 IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", ")+")", args); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // inboxStates counts the run's inbox rows per state.
 func (run *ingestRun) inboxStates(ctx context.Context) (map[string]int64, error) {
-	out := map[string]int64{}
-	err := run.eachSHAChunk(func(in string, args []any) error {
-		rows, err := run.db.SQL().QueryContext(ctx, "SELECT state, COUNT(*) FROM webhook_inbox WHERE "+in+" GROUP BY state", args...)
-		if err != nil {
-			return fmt.Errorf("inbox states: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var state string
-			var n int64
-			if err := rows.Scan(&state, &n); err != nil {
-				return fmt.Errorf("inbox states: %w", err)
-			}
-			out[state] += n
-		}
-		return rows.Err()
-	})
-	return out, err
+	return run.db.InboxStatesOfBodies(ctx, run.shas)
 }
 
 func (run *ingestRun) inboxRows(ctx context.Context) (int64, error) {
@@ -421,14 +386,7 @@ func (run *ingestRun) waitApplied(ctx context.Context) (time.Time, error) {
 		}
 		seen := time.Now()
 		if states[models.InboxFailed] > 0 {
-			var text string
-			_ = run.eachSHAChunk(func(in string, args []any) error {
-				if text == "" {
-					_ = run.db.SQL().QueryRowContext(ctx, "SELECT error FROM webhook_inbox WHERE "+in+" AND state = ? ORDER BY id LIMIT 1",
-						append(args, models.InboxFailed)...).Scan(&text)
-				}
-				return nil
-			})
+			text, _ := run.db.FirstInboxErrorOfBodies(ctx, run.shas)
 			return time.Time{}, fmt.Errorf("%d inbox rows failed; the first: %s", states[models.InboxFailed], text)
 		}
 		done := states[models.InboxDone]
@@ -441,9 +399,9 @@ func (run *ingestRun) waitApplied(ctx context.Context) (time.Time, error) {
 				return time.Time{}, fmt.Errorf("every inbox row is done but the threads count %d messages (want %d: %d messages, %d of them reactions shown on their messages) in %d threads",
 					messages, run.listed, run.messages, run.messages-run.listed, threads)
 			}
-			var rows int64
-			if err := run.db.SQL().QueryRowContext(ctx, "SELECT COUNT(*) FROM messages WHERE phone_number_id = ?", run.pnid).Scan(&rows); err != nil {
-				return time.Time{}, fmt.Errorf("count messages: %w", err)
+			rows, err := run.db.CountMessageRows(ctx, run.pnid)
+			if err != nil {
+				return time.Time{}, err
 			}
 			if rows != int64(run.messages) {
 				return time.Time{}, fmt.Errorf("every inbox row is done but messages holds %d rows (want %d)", rows, run.messages)
@@ -465,22 +423,7 @@ func (run *ingestRun) waitApplied(ctx context.Context) (time.Time, error) {
 
 // requeueAll puts every inbox row of the run back to pending, as the reprocess button does.
 func (run *ingestRun) requeueAll(ctx context.Context) error {
-	var ids []uint64
-	err := run.eachSHAChunk(func(in string, args []any) error {
-		rows, err := run.db.SQL().QueryContext(ctx, "SELECT id FROM webhook_inbox WHERE "+in+" ORDER BY id", args...)
-		if err != nil {
-			return fmt.Errorf("list inbox rows: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id uint64
-			if err := rows.Scan(&id); err != nil {
-				return fmt.Errorf("list inbox rows: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
-	})
+	ids, err := run.db.InboxIDsOfBodies(ctx, run.shas)
 	if err != nil {
 		return err
 	}
@@ -494,45 +437,17 @@ func (run *ingestRun) requeueAll(ctx context.Context) error {
 
 // lastUpdate is the latest updated_at of the run's messages, as text.
 func (run *ingestRun) lastUpdate(ctx context.Context) (string, error) {
-	var last sql.NullString
-	if err := run.db.SQL().QueryRowContext(ctx, "SELECT MAX(updated_at) FROM messages WHERE phone_number_id = ?", run.pnid).Scan(&last); err != nil {
-		return "", fmt.Errorf("latest message update: %w", err)
-	}
-	return last.String, nil
+	return run.db.LatestMessageUpdate(ctx, run.pnid)
 }
 
-// cleanup deletes what the run stored under its number (the audit log keeps its entries).
+// cleanup deletes what the run stored under its number and its inbox rows (the audit log
+// keeps its entries).
 func (run *ingestRun) cleanup(ctx context.Context) error {
-	sqlDB := run.db.SQL()
-	limit := ""
-	if run.db.Dialect() == store.MySQL {
-		limit = " LIMIT 20000"
+	if _, err := run.db.PurgeNumber(ctx, run.pnid); err != nil {
+		return err
 	}
-	for {
-		res, err := sqlDB.ExecContext(ctx, "DELETE FROM messages WHERE phone_number_id = ?"+limit, run.pnid)
-		if err != nil {
-			return fmt.Errorf("delete messages: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 || limit == "" {
-			break
-		}
-	}
-	for _, q := range []string{
-		"DELETE FROM threads WHERE phone_number_id = ?",
-		"DELETE FROM history_chunks WHERE phone_number_id = ?",
-		"DELETE FROM sync_runs WHERE phone_number_id = ?",
-		"DELETE FROM business_numbers WHERE phone_number_id = ?",
-	} {
-		if _, err := sqlDB.ExecContext(ctx, q, run.pnid); err != nil {
-			return fmt.Errorf("%s: %w", strings.Fields(q)[2], err)
-		}
-	}
-	return run.eachSHAChunk(func(in string, args []any) error {
-		if _, err := sqlDB.ExecContext(ctx, "DELETE FROM webhook_inbox WHERE "+in, args...); err != nil {
-			return fmt.Errorf("delete inbox rows: %w", err)
-		}
-		return nil
-	})
+	_, err := run.db.DeleteInboxBodies(ctx, run.shas)
+	return err
 }
 
 // printIngestSummary prints the figures next to the targets.
@@ -622,26 +537,10 @@ func thousands(n int64) string {
 // clusterConflicts is the node's count of certification failures and brute-force aborts
 // (a local transaction rolled back for a replicated one), or -1 when it is not a Galera node.
 func clusterConflicts(ctx context.Context, db *store.DB) int64 {
-	if db.Dialect() != store.MySQL {
-		return -1
+	if n, ok := db.ClusterConflicts(ctx); ok {
+		return n
 	}
-	rows, err := db.SQL().QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_cert_failures', 'wsrep_local_bf_aborts')")
-	if err != nil {
-		return -1
-	}
-	defer rows.Close()
-	total, seen := int64(0), false
-	for rows.Next() {
-		var name string
-		var n int64
-		if rows.Scan(&name, &n) == nil {
-			total, seen = total+n, true
-		}
-	}
-	if !seen {
-		return -1
-	}
-	return total
+	return -1
 }
 
 func conflictsSince(ctx context.Context, db *store.DB, before int64) int64 {

@@ -18,6 +18,11 @@ import (
 	"coexhistory/internal/store"
 )
 
+// The raw ceiling measures the database itself, so it is the one place outside the store
+// that writes SQL on the store's connection (DB.SQL): a scratch table of its own, filled with
+// the store's statement (store.MessageUpsert, store.MessageColumns, the store's statement
+// size), and nothing else of the ingest.
+
 // ceilingTable is the scratch copy of messages the raw ceiling writes into.
 const ceilingTable = "bench_ingest_ceiling"
 

@@ -375,13 +375,8 @@ func waitMedia(ctx context.Context, db *store.DB, pnid string, want int) (done, 
 }
 
 func cleanupMedia(ctx context.Context, db *store.DB, pnid string) error {
-	for _, q := range []string{"DELETE FROM media_jobs WHERE phone_number_id = ?", "DELETE FROM messages WHERE phone_number_id = ?",
-		"DELETE FROM threads WHERE phone_number_id = ?", "DELETE FROM business_numbers WHERE phone_number_id = ?"} {
-		if _, err := db.SQL().ExecContext(ctx, q, pnid); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := db.PurgeNumber(ctx, pnid)
+	return err
 }
 
 func printMediaSummary(w io.Writer, r MediaReport) {

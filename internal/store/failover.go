@@ -286,3 +286,26 @@ func (db *DB) DatabaseHost() string {
 	}
 	return db.failover.current()
 }
+
+// ClusterConflicts is the connected Galera node's count of certification failures and
+// brute-force aborts (local transactions rolled back for replicated ones) since it started;
+// ok is false on SQLite or a server that is not a Galera node.
+func (db *DB) ClusterConflicts(ctx context.Context) (n int64, ok bool) {
+	if db.dialect != MySQL {
+		return 0, false
+	}
+	err := db.rawQuery(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_cert_failures', 'wsrep_local_bf_aborts')", nil,
+		func(r *sql.Rows) error {
+			var name string
+			var v int64
+			if err := r.Scan(&name, &v); err != nil {
+				return err
+			}
+			n, ok = n+v, true
+			return nil
+		})
+	if err != nil {
+		return 0, false
+	}
+	return n, ok
+}

@@ -461,3 +461,90 @@ func (db *DB) InboxHealth(ctx context.Context) (InboxHealth, error) {
 	}
 	return h, nil
 }
+
+// Inbox rows by the SHA-256 of their bodies (hex, as InsertInbox stores them): how a tool
+// that posted webhooks of its own finds the rows they made.
+
+// InboxStatesOfBodies counts the inbox rows of these bodies per state.
+func (db *DB) InboxStatesOfBodies(ctx context.Context, sha256s []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := db.eachBodyChunk(sha256s, func(in string, args []any) error {
+		return db.rawQuery(ctx, "SELECT state, COUNT(*) FROM webhook_inbox WHERE body_sha256 IN ("+in+") GROUP BY state", args, func(r *sql.Rows) error {
+			var state string
+			var n int64
+			if err := r.Scan(&state, &n); err != nil {
+				return err
+			}
+			out[state] += n
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inbox states of bodies: %w", translate(err))
+	}
+	return out, nil
+}
+
+// InboxIDsOfBodies returns the ids of the inbox rows of these bodies, in id order per
+// chunk of bodies.
+func (db *DB) InboxIDsOfBodies(ctx context.Context, sha256s []string) ([]uint64, error) {
+	var ids []uint64
+	err := db.eachBodyChunk(sha256s, func(in string, args []any) error {
+		return db.rawQuery(ctx, "SELECT id FROM webhook_inbox WHERE body_sha256 IN ("+in+") ORDER BY id", args, func(r *sql.Rows) error {
+			var id uint64
+			if err := r.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inbox rows of bodies: %w", translate(err))
+	}
+	return ids, nil
+}
+
+// FirstInboxErrorOfBodies returns the error of the first failed inbox row of these bodies
+// ("" when none failed).
+func (db *DB) FirstInboxErrorOfBodies(ctx context.Context, sha256s []string) (string, error) {
+	var first string
+	err := db.eachBodyChunk(sha256s, func(in string, args []any) error {
+		if first != "" {
+			return nil
+		}
+		return db.rawQuery(ctx, "SELECT error FROM webhook_inbox WHERE body_sha256 IN ("+in+") AND state = ? ORDER BY id LIMIT 1",
+			append(args, models.InboxFailed), func(r *sql.Rows) error { return r.Scan(&first) })
+	})
+	if err != nil {
+		return "", fmt.Errorf("inbox error of bodies: %w", translate(err))
+	}
+	return first, nil
+}
+
+// DeleteInboxBodies deletes the inbox rows of these bodies and returns how many it deleted.
+func (db *DB) DeleteInboxBodies(ctx context.Context, sha256s []string) (int64, error) {
+	var deleted int64
+	err := db.eachBodyChunk(sha256s, func(in string, args []any) error {
+		n, err := db.rawExec(ctx, "DELETE FROM webhook_inbox WHERE body_sha256 IN ("+in+")", args...)
+		deleted += n
+		return err
+	})
+	if err != nil {
+		return deleted, fmt.Errorf("delete inbox rows of bodies: %w", translate(err))
+	}
+	return deleted, nil
+}
+
+// eachBodyChunk calls fn with a placeholder list and its arguments for each chunk of the
+// body hashes.
+func (db *DB) eachBodyChunk(sha256s []string, fn func(in string, args []any) error) error {
+	batch := min(500, db.keysPerStatement())
+	for start := 0; start < len(sha256s); start += batch {
+		part := sha256s[start:min(start+batch, len(sha256s))]
+		if err := fn(sqlPlaceholders(len(part)), sqlStringArgs(part)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
