@@ -91,6 +91,18 @@ func TestEditHistoryThroughTheReceiver(t *testing.T) {
 				if m.WAMID != "wamid.o" || !m.Edited || m.Text != "Chego às 14h30 <b>sem falta</b>" || m.OriginalText != "Chego às 13h" || !reflect.DeepEqual(m.Edits, wantEdits) {
 					t.Fatalf("message = %+v", m)
 				}
+				// The JSON export has the same versions.
+				_, exported := app.Login(apptest.AdminEmail).Get("/threads/"+itoa(threads.Data[0].ID)+"/export.json", nil)
+				var doc struct {
+					Messages []struct {
+						OriginalText string     `json:"original_text"`
+						Edits        []editJSON `json:"edits"`
+					} `json:"messages"`
+				}
+				if err := json.Unmarshal([]byte(exported), &doc); err != nil || len(doc.Messages) != 1 ||
+					doc.Messages[0].OriginalText != "Chego às 13h" || !reflect.DeepEqual(doc.Messages[0].Edits, wantEdits) {
+					t.Fatalf("export = %v %.500s", err, exported)
+				}
 			})
 		}
 	}

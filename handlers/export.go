@@ -81,8 +81,12 @@ func (h *Handlers) streamExport(c echo.Context, format string, t models.Thread, 
 		if err != nil {
 			return err
 		}
+		edits, err := h.editHistories(c, t.PhoneNumberID, list.Messages)
+		if err != nil {
+			return err
+		}
 		for _, m := range list.Messages {
-			if err := w.Write(exportMessage(m, reactions[m.WAMID])); err != nil {
+			if err := w.Write(exportMessage(m, reactions[m.WAMID], edits[m.WAMID])); err != nil {
 				return err
 			}
 		}
@@ -102,14 +106,17 @@ func (h *Handlers) streamExport(c echo.Context, format string, t models.Thread, 
 	return nil
 }
 
-func exportMessage(m store.ThreadMessage, reactions []store.Reaction) export.Message {
+func exportMessage(m store.ThreadMessage, reactions []store.Reaction, edits editHistory) export.Message {
 	em := export.Message{
 		WAMID: m.WAMID, Timestamp: m.TS, Direction: m.Direction, Type: m.Type, Text: m.Text, Status: m.Status,
 		Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted, MediaID: m.MediaID, MimeType: m.MimeType,
-		Location: locationOf(m),
+		Location: locationOf(m), ReactionTo: m.ReactionTo, OriginalText: edits.Original,
 	}
 	for _, r := range reactions {
 		em.Reactions = append(em.Reactions, export.Reaction{Emoji: r.Emoji, Direction: r.Direction})
+	}
+	for _, e := range edits.Edits {
+		em.Edits = append(em.Edits, export.Edit{WAMID: e.WAMID, Text: e.Text, Timestamp: e.TS})
 	}
 	return em
 }

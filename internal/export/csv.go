@@ -14,7 +14,7 @@ import (
 // CSVColumns are the columns of the CSV export, in order.
 var CSVColumns = []string{"wamid", "timestamp", "time_utc", "direction", "sender", "type", "text", "status",
 	"origin", "edited", "deleted", "media_id", "mime_type", "latitude", "longitude", "location_name",
-	"location_address", "reactions"}
+	"location_address", "reactions", "reaction_to", "original_text"}
 
 // numericColumn marks the columns we format ourselves as numbers (a minus sign there is a
 // number, not a formula).
@@ -70,6 +70,8 @@ func (cw *csvWriter) Write(m Message) error {
 		m.MimeType,
 		lat, lng, locName, locAddress,
 		formatReactions(m.Reactions),
+		m.ReactionTo,
+		m.OriginalText,
 	}
 	for i := range row {
 		if !numericColumn[i] {
@@ -190,7 +192,7 @@ func csvMessage(rec []string) (Message, error) {
 	m := Message{
 		WAMID: rec[0], Timestamp: ts, Direction: rec[3], Sender: rec[4], Type: rec[5], Text: rec[6],
 		Status: rec[7], Origin: rec[8], Edited: edited, Deleted: deleted, MediaID: rec[11], MimeType: rec[12],
-		Reactions: parseReactions(rec[17]),
+		Reactions: parseReactions(rec[17]), ReactionTo: rec[18], OriginalText: rec[19],
 	}
 	if rec[13] != "" || rec[14] != "" {
 		lat, err := strconv.ParseFloat(rec[13], 64)

@@ -90,6 +90,20 @@ type Message struct {
 	MimeType  string     `json:"mime_type,omitempty"`
 	Location  *Location  `json:"location,omitempty"`
 	Reactions []Reaction `json:"reactions,omitempty"`
+	// ReactionTo is set on a reaction listed on its own: the wamid of the message it reacts
+	// to, which the archive does not hold.
+	ReactionTo string `json:"reaction_to,omitempty"`
+	// OriginalText and Edits are an edited message's earlier versions: its text as first
+	// received and every edit, oldest first (Text is the latest).
+	OriginalText string `json:"original_text,omitempty"`
+	Edits        []Edit `json:"edits,omitempty"`
+}
+
+// Edit is one edit of a message.
+type Edit struct {
+	WAMID     string `json:"wamid,omitempty"`
+	Text      string `json:"text"`
+	Timestamp int64  `json:"timestamp"`
 }
 
 // IsMedia reports whether a message type carries media.

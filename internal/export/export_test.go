@@ -20,7 +20,8 @@ func sampleMessages() []export.Message {
 	return []export.Message{
 		{WAMID: "wamid.1", Timestamp: 1760954100, Direction: "inbound", Type: "text", Text: "Oi! Vocês ainda têm o bolo de cenoura?", Status: "read", Origin: "history",
 			Reactions: []export.Reaction{{Emoji: "❤️", Direction: "outbound"}}},
-		{WAMID: "wamid.2", Timestamp: 1760954187, Direction: "outbound", Type: "text", Text: "Temos sim!\nRetirada até as 14h, \"combinado\"; ok?", Status: "read", Origin: "echo", Edited: true},
+		{WAMID: "wamid.2", Timestamp: 1760954187, Direction: "outbound", Type: "text", Text: "Temos sim!\nRetirada até as 14h, \"combinado\"; ok?", Status: "read", Origin: "echo", Edited: true,
+			OriginalText: "=SUM(1,2) temos", Edits: []export.Edit{{WAMID: "wamid.2e", Text: "Temos sim!\nRetirada até as 14h, \"combinado\"; ok?", Timestamp: 1760954200}}},
 		{WAMID: "wamid.3", Timestamp: 1760954300, Direction: "inbound", Type: "text", Text: "=HYPERLINK(\"http://evil\",\"x\")", Status: "", Origin: "live"},
 		{WAMID: "wamid.4", Timestamp: 1760954310, Direction: "inbound", Type: "text", Text: "'quoted' -minus +plus @at \\n not a newline\r\nwindows\u2028ls", Origin: "live", Deleted: true},
 		{WAMID: "wamid.5", Timestamp: 1760954402, Direction: "inbound", Type: "image", Text: "<script>alert(1)</script>", MediaID: "1234567890", MimeType: "image/jpeg", Origin: "history"},
@@ -28,6 +29,7 @@ func sampleMessages() []export.Message {
 			Location:  &export.Location{Latitude: -23.561684, Longitude: -46.655981, Name: "Doces da Vila", Address: "Av. Paulista, 1000 - Bela Vista"},
 			Reactions: []export.Reaction{{Emoji: "👍", Direction: "inbound"}, {Emoji: "🙏", Direction: "outbound"}}},
 		{WAMID: "wamid.7", Timestamp: 1760954600, Direction: "inbound", Type: "media_placeholder", Origin: "history"},
+		{WAMID: "wamid.8", Timestamp: 1760954700, Direction: "inbound", Type: "reaction", Text: "😂", Origin: "live", ReactionTo: "wamid.gone"},
 	}
 }
 
@@ -109,6 +111,9 @@ func TestCSVRoundTrip(t *testing.T) {
 	// The CSV keeps "\r\n" inside a quoted cell as written by encoding/csv, which reads it
 	// back as "\n".
 	want[3].Text = strings.ReplaceAll(want[3].Text, "\r\n", "\n")
+	for i := range want {
+		want[i].Edits = nil // the CSV has original_text but no column for the list of edits (the JSON export has it)
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("messages differ:\n got %+v\nwant %+v", got, want)
 	}
@@ -122,6 +127,9 @@ func TestCSVDefusesFormulas(t *testing.T) {
 		if strings.HasPrefix(l, "wamid.3,") {
 			formula = l
 		}
+	}
+	if !strings.Contains(out, `,"'=SUM(1,2) temos"`) {
+		t.Fatal("the original text cell is not defused")
 	}
 	if !strings.Contains(formula, `,"'=HYPERLINK(""http://evil"",""x"")",`) {
 		t.Fatalf("formula cell not defused: %q", formula)
@@ -137,12 +145,13 @@ func TestTextLines(t *testing.T) {
 	out := writeAll(t, export.FormatText, sampleMessages(), export.Options{})
 	want := []string{
 		`[2025-10-20 09:55] Ana Souza: Oi! Vocês ainda têm o bolo de cenoura? [reactions: ❤️]`,
-		`[2025-10-20 09:56] Doces da Vila: Temos sim!\nRetirada até as 14h, "combinado"; ok? <edited>`,
+		`[2025-10-20 09:56] Doces da Vila: Temos sim!\nRetirada até as 14h, "combinado"; ok? <edited; first: =SUM(1,2) temos>`,
 		`[2025-10-20 09:58] Ana Souza: =HYPERLINK("http://evil","x")`,
 		`[2025-10-20 09:58] Ana Souza: 'quoted' -minus +plus @at \\n not a newline\nwindows\u2028ls <deleted>`,
 		`[2025-10-20 10:00] Ana Souza: <image omitted> <script>alert(1)</script>`,
 		`[2025-10-20 10:02] Doces da Vila: location: -23.561684,-46.655981 Doces da Vila, Av. Paulista, 1000 - Bela Vista [reactions: 👍 🙏]`,
 		`[2025-10-20 10:03] Ana Souza: <media omitted>`,
+		`[2025-10-20 10:05] Ana Souza: <reacted 😂 to a message not in the archive: wamid.gone>`,
 	}
 	if got := strings.Split(strings.TrimSuffix(out, "\n"), "\n"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -78,12 +78,16 @@ func TextBody(m Message) string {
 		if m.Text != "" {
 			parts = append(parts, m.Text)
 		}
+	case m.Type == "reaction" && m.ReactionTo != "":
+		parts = append(parts, "<reacted "+m.Text+" to a message not in the archive: "+m.ReactionTo+">")
 	case m.Text != "":
 		parts = append(parts, m.Text)
 	default:
 		parts = append(parts, "<"+m.Type+">")
 	}
-	if m.Edited {
+	if m.Edited && m.OriginalText != "" {
+		parts = append(parts, "<edited; first: "+m.OriginalText+">")
+	} else if m.Edited {
 		parts = append(parts, "<edited>")
 	}
 	if m.Deleted {
