@@ -149,6 +149,8 @@ type messageJSON struct {
 	// has it) and every edit, oldest first; text is the latest.
 	OriginalText string     `json:"original_text,omitempty"`
 	Edits        []editJSON `json:"edits,omitempty"`
+	// Content is what the message carries besides its text (api_content.go).
+	Content *contentJSON `json:"content,omitempty"`
 	// Media is {state, mime_type, size, sha256, filename, url}, null without media.
 	Media *mediaJSON `json:"media"`
 }

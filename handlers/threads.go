@@ -349,7 +349,7 @@ func (h *Handlers) apiThreadMessages(c echo.Context) error {
 	for _, m := range list.Messages {
 		mj := messageJSON{WAMID: m.WAMID, Direction: m.Direction, Type: m.Type, Text: m.Text, Timestamp: m.TS,
 			Status: deliveryStatus(m.Direction, m.Status), Origin: m.Origin, Edited: m.Edited, Deleted: m.Deleted,
-			ReactionTo: m.ReactionTo, Media: mediaJSONOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now)}
+			ReactionTo: m.ReactionTo, Content: contentJSONOf(m), Media: mediaJSONOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now)}
 		for _, r := range reactions[m.WAMID] {
 			mj.Reactions = append(mj.Reactions, reactionJSON{WAMID: r.WAMID, Emoji: r.Emoji, Direction: r.Direction, Timestamp: r.TS})
 		}
