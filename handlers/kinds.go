@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/url"
@@ -11,9 +12,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/coex"
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 	"coexhistory/views/components"
+	"coexhistory/views/pages"
 )
 
 // quoteLength is how much of a quoted message's text a reply shows.
@@ -41,33 +44,33 @@ type quotedMessage struct {
 	Type      string
 }
 
-// kindsViewOf shapes the kind-specific parts of a message for the thread view; nil when
-// it has none. threadURL is the thread shown; quoted finds a quoted message in the archive
-// (ok false when it is not).
-func kindsViewOf(threadURL string, content *coex.Content, quoted func(wamid string) (quotedMessage, bool)) *components.KindsView {
+// kindsViewOf shapes the kind-specific parts of a message for the thread view, in the
+// language of rc's viewer; nil when it has none. threadURL is the thread shown; quoted
+// finds a quoted message in the archive (ok false when it is not).
+func kindsViewOf(rc context.Context, threadURL string, content *coex.Content, quoted func(wamid string) (quotedMessage, bool)) *components.KindsView {
 	if content == nil {
 		return nil
 	}
 	v := &components.KindsView{}
-	if ctx := content.Context; ctx != nil {
-		v.Forwarded, v.FrequentlyForwarded = ctx.Forwarded, ctx.FrequentlyForwarded
-		if ctx.QuotedWAMID != "" {
-			q := &components.QuoteView{WAMID: ctx.QuotedWAMID}
-			if qm, ok := quoted(ctx.QuotedWAMID); ok {
+	if mc := content.Context; mc != nil {
+		v.Forwarded, v.FrequentlyForwarded = mc.Forwarded, mc.FrequentlyForwarded
+		if mc.QuotedWAMID != "" {
+			q := &components.QuoteView{WAMID: mc.QuotedWAMID}
+			if qm, ok := quoted(mc.QuotedWAMID); ok {
 				q.Known = true
 				q.Text = shorten(qm.Text, quoteLength)
 				if q.Text == "" {
-					q.Text = qm.Type + " message"
+					q.Text = i18n.T(rc, "kinds.typeMessage", map[string]any{"Type": pages.TypeLabel(rc, qm.Type)})
 				}
-				q.Label = "Customer"
+				q.Label = i18n.T(rc, "kinds.customer")
 				if qm.Direction == models.DirectionOutbound {
-					q.Label = "Business"
+					q.Label = i18n.T(rc, "kinds.business")
 				}
 				base := threadURL
 				if qm.ThreadID != 0 {
 					base = "/threads/" + strconv.FormatUint(qm.ThreadID, 10)
 				}
-				q.URL = base + "?" + url.Values{"at": {ctx.QuotedWAMID}}.Encode() + "#hit"
+				q.URL = base + "?" + url.Values{"at": {mc.QuotedWAMID}}.Encode() + "#hit"
 			}
 			v.Quote = q
 		}
@@ -83,7 +86,7 @@ func kindsViewOf(threadURL string, content *coex.Content, quoted func(wamid stri
 	for _, c := range content.Contacts {
 		card := components.ContactCardView{Name: c.Name(), Org: strings.Join(nonEmpty(c.Company, c.Department, c.Title), " · ")}
 		if card.Name == "" {
-			card.Name = "Contact card"
+			card.Name = i18n.T(rc, "kinds.contactCard")
 		}
 		for _, p := range c.Phones {
 			ph := p.Phone
@@ -107,20 +110,20 @@ func kindsViewOf(threadURL string, content *coex.Content, quoted func(wamid stri
 	if s := content.System; s != nil {
 		v.System = s.Body
 		if v.System == "" && s.NewWAID != "" {
-			v.System = "Changed number to +" + s.NewWAID
+			v.System = i18n.T(rc, "kinds.changedNumber", map[string]any{"WAID": s.NewWAID})
 		}
 		if v.System == "" {
-			v.System = "System message"
+			v.System = i18n.T(rc, "kinds.system")
 		}
 	}
 	if r := content.Reply; r != nil {
 		switch r.Type {
 		case "button_reply", "button":
-			v.Reply = "Tapped a button"
+			v.Reply = i18n.T(rc, "kinds.tappedButton")
 		case "list_reply":
-			v.Reply = "Chose from a list"
+			v.Reply = i18n.T(rc, "kinds.choseFromList")
 		case "nfm_reply":
-			v.Reply = "Sent a form"
+			v.Reply = i18n.T(rc, "kinds.sentForm")
 		}
 	}
 	if !v.Forwarded && v.Quote == nil && v.Referral == nil && !v.HasContent() && v.Reply == "" {

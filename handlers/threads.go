@@ -14,6 +14,7 @@ import (
 
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/export"
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/store"
 	"coexhistory/internal/viewer"
 	"coexhistory/models"
@@ -163,7 +164,7 @@ func (h *Handlers) threadPage(c echo.Context) error {
 	}
 	list, err := h.deps.Threads.ThreadMessages(ctx(c), t.ID, req)
 	if errors.Is(err, store.ErrNotFound) && req.Around != "" {
-		notice = "The message you opened is not in this conversation (any more). Showing the newest messages."
+		notice = i18n.T(ctx(c), "thread.notice.notHere")
 		at = ""
 		list, err = h.deps.Threads.ThreadMessages(ctx(c), t.ID, store.MessagePage{Latest: true, Limit: threadPageSize})
 	}
@@ -214,7 +215,7 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 	quoted := h.quotedLookup(c, t.PhoneNumberID, list.Messages)
 	for _, m := range list.Messages {
 		cm := chatMessage(t.PhoneNumberID, m, now)
-		cm.Kinds = kindsViewOf(base, contentOf(m), quoted)
+		cm.Kinds = kindsViewOf(ctx(c), base, contentOf(m), quoted)
 		cm.Media = mediaViewOf(t.PhoneNumberID, m, jobOf(jobs, m), onboarded, now, admin)
 		cm.Time = viewer.From(ctx(c)).In(cm.Time) // day separators and clocks in the reader's zone
 		cm.Highlighted = at != "" && m.WAMID == at

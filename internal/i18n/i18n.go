@@ -48,6 +48,42 @@ func init() {
 	for _, t := range Languages {
 		localizers[t.String()] = goi18n.NewLocalizer(bundle, t.String())
 	}
+	en, err := catalogue("en")
+	if err != nil {
+		panic(err)
+	}
+	for id, s := range en {
+		if knownPrefix(id) && !strings.Contains(s, "{{") {
+			known[s] = id
+		}
+	}
+}
+
+// known maps the English of the catalogue's err.* and note.* messages to their ids (see Known).
+var known = map[string]string{}
+
+func knownPrefix(id string) bool {
+	return strings.HasPrefix(id, "err.") || strings.HasPrefix(id, "note.")
+}
+
+// Known is s in the viewer's language when s is the English of an err.* or note.* message
+// of the catalogues: the words of an error or a note that services write in English (the
+// JSON API keeps them so) and a page shows. A reference in parentheses at the end, such as
+// "(code 131056, HTTP 429)", is kept as it is. Any other s is returned unchanged.
+func Known(ctx context.Context, s string) string {
+	lang := viewer.From(ctx).Lang
+	if lang == "en" {
+		return s
+	}
+	if id, ok := known[s]; ok {
+		return Lang(lang, id)
+	}
+	if i := strings.LastIndex(s, " ("); i > 0 && strings.HasSuffix(s, ")") {
+		if id, ok := known[s[:i]]; ok {
+			return Lang(lang, id) + s[i:]
+		}
+	}
+	return s
 }
 
 // Match picks the interface language for a profile choice (may be "") and an
@@ -108,6 +144,12 @@ func localizer(lang string) *goi18n.Localizer {
 	return localizers["en"]
 }
 
+// Weekday and month names of the languages other than English.
+var (
+	ptWeekdays = [...]string{"domingo", "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado"}
+	ptMonths   = [...]string{"janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"}
+)
+
 // Day is a calendar day in words: "Monday, 2 January 2006" or "segunda-feira, 2 de janeiro
 // de 2006".
 func Day(ctx context.Context, t time.Time) string {
@@ -116,11 +158,6 @@ func Day(ctx context.Context, t time.Time) string {
 	}
 	return fmt.Sprintf("%s, %d de %s de %d", ptWeekdays[t.Weekday()], t.Day(), ptMonths[t.Month()-1], t.Year())
 }
-
-var (
-	ptWeekdays = [...]string{"domingo", "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado"}
-	ptMonths   = [...]string{"janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"}
-)
 
 // catalogue reads one locale file as id → message (plural forms joined), for tests.
 func catalogue(lang string) (map[string]string, error) {

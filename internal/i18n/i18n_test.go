@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,7 @@ func TestCatalogues(t *testing.T) {
 	used := regexp.MustCompile(`i18n\.(?:T|N|Lang)\([^,"]+,\s*"([^"]+)"\s*[,)]|\bmsg\("([^"]+)"\)`)
 	root := filepath.Join("..", "..")
 	var missing []string
+	var sources strings.Builder // the Go code, for the err.* and note.* texts below
 	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -53,6 +56,9 @@ func TestCatalogues(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		if strings.HasSuffix(p, ".go") {
+			sources.Write(b)
+		}
 		for _, m := range used.FindAllStringSubmatch(string(b), -1) {
 			id := m[1] + m[2]
 			if _, ok := en[id]; !ok {
@@ -64,9 +70,69 @@ func TestCatalogues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Known translates err.* and note.* messages by their English: it must be the text the
+	// code writes, word for word.
+	for id, s := range en {
+		if knownPrefix(id) && !strings.Contains(sources.String(), strconv.Quote(s)) {
+			missing = append(missing, id+": its English is in no Go code: "+s)
+		}
+	}
 	sort.Strings(missing)
 	for _, m := range missing {
 		t.Errorf("not in the catalogues: %s", m)
+	}
+}
+
+// TestCataloguePlaceholders: a translation fills the same {{.Placeholders}} as the English,
+// and the words for message types (msgtype.*) are the types themselves in English, since
+// English pages show the type as stored.
+func TestCataloguePlaceholders(t *testing.T) {
+	en, err := catalogue("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := catalogue("pt-BR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph := regexp.MustCompile(`{{\s*\.(\w+)\s*}}`)
+	names := func(s string) string {
+		var out []string
+		for _, m := range ph.FindAllStringSubmatch(s, -1) {
+			out = append(out, m[1])
+		}
+		sort.Strings(out)
+		return strings.Join(slices.Compact(out), ",")
+	}
+	for id, s := range en {
+		if got, want := names(pt[id]), names(s); got != want {
+			t.Errorf("%s: pt-BR fills {%s}, English {%s}", id, got, want)
+		}
+		if typ, ok := strings.CutPrefix(id, "msgtype."); ok && s != typ {
+			t.Errorf("%s is %q in English, want the type itself", id, s)
+		}
+	}
+}
+
+// TestKnown: the English words of errors and notes read in the viewer's language, a
+// reference in parentheses kept; other text and English viewers are left alone.
+func TestKnown(t *testing.T) {
+	pt := viewer.WithContext(context.Background(), viewer.Viewer{Lang: "pt-BR"})
+	en := viewer.WithContext(context.Background(), viewer.Viewer{Lang: "en"})
+	note := "Meta has no delivery history for this message."
+	if got := Known(pt, note); got != "A Meta não tem histórico de entrega para esta mensagem." {
+		t.Errorf("pt-BR note %q", got)
+	}
+	if got := Known(pt, note+" (code 100/33, HTTP 400)"); got != "A Meta não tem histórico de entrega para esta mensagem. (code 100/33, HTTP 400)" {
+		t.Errorf("pt-BR note with reference %q", got)
+	}
+	if got := Known(en, note); got != note {
+		t.Errorf("en note %q", got)
+	}
+	for _, s := range []string{"Something Meta said", "", "Sent"} {
+		if got := Known(pt, s); got != s {
+			t.Errorf("Known(pt, %q) = %q, want it unchanged", s, got)
+		}
 	}
 }
 
@@ -103,6 +169,9 @@ func TestMatchAndFormat(t *testing.T) {
 	}
 	if got := Day(en, day); got != "Friday, 10 October 2025" {
 		t.Errorf("en day %q", got)
+	}
+	if got := Day(pt, time.Date(2025, 12, 2, 0, 0, 0, 0, time.UTC)); got != "terça-feira, 2 de dezembro de 2025" {
+		t.Errorf("pt-BR day %q", got)
 	}
 	if got := T(en, "no.such.id"); got != "no.such.id" {
 		t.Errorf("missing id shows %q", got)

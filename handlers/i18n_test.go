@@ -1,0 +1,186 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"coexhistory/internal/apptest"
+	"coexhistory/internal/store/storetest"
+	"coexhistory/models"
+)
+
+// ptAgentEmail is an agent whose profile chose Brazilian Portuguese.
+const ptAgentEmail = "atendente@example.com"
+
+// langAgents signs in the English agent and an agent whose profile says pt-BR; both
+// browsers send no Accept-Language, so the language is the profile's.
+func langAgents(t *testing.T, app *apptest.App) (en, pt *apptest.Client) {
+	t.Helper()
+	if _, err := app.Services.Auth.CreateUser(context.Background(), ptAgentEmail, apptest.Password, models.RoleAgent); err != nil {
+		t.Fatal(err)
+	}
+	pt = app.Login(ptAgentEmail)
+	if res, body := pt.PostForm("/profile", url.Values{"language": {"pt-BR"}}, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("profile language = %d: %.300s", res.StatusCode, body)
+	}
+	return app.Login(apptest.AgentEmail), pt
+}
+
+// Weekdays and months as a pt-BR day separator names them.
+var (
+	ptWeekday = []string{"domingo", "segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado"}
+	ptMonth   = []string{"janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"}
+)
+
+func ptDay(d time.Time) string {
+	return fmt.Sprintf("%s, %d de %s de %d", ptWeekday[d.Weekday()], d.Day(), ptMonth[d.Month()-1], d.Year())
+}
+
+// pageText is a page's visible words in one line (spaces collapsed).
+func pageText(s *goquery.Selection) string { return strings.Join(strings.Fields(s.Text()), " ") }
+
+// wantTexts fails for each of want that the selection's text lacks, and each of banned it has.
+func wantTexts(t *testing.T, where string, s *goquery.Selection, want, banned []string) {
+	t.Helper()
+	text := pageText(s)
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s: no %q in %q", where, w, text)
+		}
+	}
+	for _, b := range banned {
+		if strings.Contains(text, b) {
+			t.Errorf("%s: English %q left in %q", where, b, text)
+		}
+	}
+}
+
+// get fetches path as c and parses the page.
+func get(t *testing.T, c *apptest.Client, path string, header http.Header) *goquery.Document {
+	t.Helper()
+	res, body := c.Get(path, header)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d: %.300s", path, res.StatusCode, body)
+	}
+	return convDoc(t, body)
+}
+
+// TestThreadViewInPortuguese: an agent whose profile says pt-BR reads the thread view in
+// Portuguese (loaders, day separators with pt-BR dates, bubble labels, message kinds); an
+// English agent reads the same thread as before.
+func TestThreadViewInPortuguese(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			app, f := convApp(t, dialect)
+			kinds := kindsThread(t, app)
+			en, pt := langAgents(t, app)
+			ana := fmt.Sprintf("/threads/%d", f.ana.ID)
+
+			d := get(t, pt, ana, nil)
+			if lang := d.Find("html").AttrOr("lang", ""); lang != "pt-BR" {
+				t.Fatalf("page language %q", lang)
+			}
+			seps := d.Find(`[data-testid=day-separator]`)
+			if got, want := pageText(seps.First()), ptDay(convDay); got != want {
+				t.Fatalf("day separator %q, want %q", got, want)
+			}
+			wantTexts(t, "pt-BR thread", d.Find("main"),
+				[]string{"com Doces da Vila", "9 mensagens", "horários em UTC", "Ir para", "Mensagens mais recentes ↓",
+					"Início da conversa", "sábado, 20 de setembro de 2025", ptDay(convDay.AddDate(0, 0, 1)), "Mensagem mais recente",
+					"Localização", "Abrir no OpenStreetMap", "editada", "apagada", "histórico", "ao vivo", "app do celular", "Entrega",
+					"imagem · baixando… (id da mídia 9990001)", "mídia · mídia indisponível (nenhum id de mídia recebido ainda)"},
+				[]string{"Start of the conversation", "Latest message", "Jump to", "edited", "deleted", "history", "phone app",
+					"Location", "Delivery", "September", "Saturday", "times in", "downloading", "not available"})
+			if title := d.Find(`[data-wamid="wamid.ana2"] [data-testid=reactions] span`).AttrOr("title", ""); title != "Reação do contato" {
+				t.Fatalf("reaction title %q", title)
+			}
+			if title := d.Find(`[data-wamid="wamid.ana2"] [data-testid=ticks]`).AttrOr("title", ""); title != "Lida" {
+				t.Fatalf("ticks title %q", title)
+			}
+
+			// English: the same thread as it always read.
+			d = get(t, en, ana, nil)
+			if got, want := pageText(d.Find(`[data-testid=day-separator]`).First()), convDay.Format("Monday, 2 January 2006"); got != want {
+				t.Fatalf("English day separator %q, want %q", got, want)
+			}
+			wantTexts(t, "English thread", d.Find("main"),
+				[]string{"with Doces da Vila", "9 messages", "times in UTC", "Jump to", "Latest messages ↓", "Start of the conversation",
+					"Saturday, 20 September 2025", "Latest message", "edited", "deleted", "history", "phone app", "Delivery"},
+				[]string{"Mensagem mais recente", "editada", "de setembro de"})
+
+			// A long thread: the loaders.
+			d = get(t, pt, fmt.Sprintf("/threads/%d?at=wamid.carla100", f.carla.ID), nil)
+			if got := pageText(d.Find(`[data-testid=load-older]`)); got != "Carregar mensagens anteriores" {
+				t.Fatalf("older loader %q", got)
+			}
+			if got := pageText(d.Find(`[data-testid=load-newer]`)); got != "Carregar mensagens mais recentes" {
+				t.Fatalf("newer loader %q", got)
+			}
+			older := d.Find(`[data-testid=load-older]`).AttrOr("hx-get", "")
+			frag := get(t, pt, older, apptest.HX())
+			wantTexts(t, "pt-BR older page", frag.Selection, []string{"Carregar mensagens anteriores", "de outubro de 2025"}, []string{"Load older", "October"})
+			d = get(t, en, fmt.Sprintf("/threads/%d?at=wamid.carla100", f.carla.ID), nil)
+			if got := pageText(d.Find(`[data-testid=load-older]`)); got != "Load older messages" {
+				t.Fatalf("English older loader %q", got)
+			}
+			if got := pageText(d.Find(`[data-testid=load-newer]`)); got != "Load newer messages" {
+				t.Fatalf("English newer loader %q", got)
+			}
+
+			// A message opened that is not in the thread: the notice.
+			d = get(t, pt, ana+"?at=wamid.nope", nil)
+			if got := pageText(d.Find(`[data-testid=thread-notice]`)); !strings.HasPrefix(got, "A mensagem que você abriu não está (mais) nesta conversa.") {
+				t.Fatalf("notice %q", got)
+			}
+
+			// Message kinds: the labels the thread view adds, and a reaction listed on its own.
+			path := fmt.Sprintf("/threads/%d", kinds.ID)
+			d = get(t, pt, path, nil)
+			wantTexts(t, "pt-BR kinds", d.Find("main"),
+				[]string{"O contato reagiu a uma mensagem que não está no arquivo", "Encaminhada com frequência", "De um anúncio",
+					"Resposta a uma mensagem que não está no arquivo", "Pedido", "Total", "Cliente", "Tocou em um botão"},
+				[]string{"reacted to a message", "Forwarded", "From an ad", "Reply to a message", "Order", "Customer", "Tapped a button"})
+			d = get(t, en, path, nil)
+			wantTexts(t, "English kinds", d.Find("main"),
+				[]string{"The contact reacted to a message that is not in the archive", "Forwarded many times", "From an ad",
+					"Reply to a message not in the archive", "Order", "Customer", "Tapped a button"}, nil)
+		})
+	}
+}
+
+// TestTimelineInPortuguese: the delivery timeline a pt-BR agent opens from a bubble speaks
+// Portuguese, the notes of the events service included; the English one is unchanged.
+func TestTimelineInPortuguese(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			app, _ := timelineApp(t, dialect)
+			en, pt := langAgents(t, app)
+			pq := "phone_number_id=" + tlPNID
+			d := get(t, pt, timelinePath(tlWAMID, pq), apptest.HX())
+			wantTexts(t, "pt-BR timeline", d.Selection,
+				[]string{"Entrega", "Lida", "Todos", "Atualizar", "Enviada", "Entregue", "via API de eventos da Meta", "Webhook de status entregue", "Última consulta à Meta"},
+				[]string{"Delivered", "Refresh", "Status webhook", "Last asked", "via Meta events API"})
+			if label := d.Find(`[data-testid=timeline]`).AttrOr("aria-label", ""); label != "Linha do tempo da entrega" {
+				t.Fatalf("timeline label %q", label)
+			}
+			d = get(t, pt, timelinePath("wamid.inbound1", pq), apptest.HX())
+			if got := pageText(d.Find(`[data-testid=timeline-note]`)); got != "Status de entrega existem só para mensagens que a empresa enviou." {
+				t.Fatalf("pt-BR note %q", got)
+			}
+			d = get(t, en, timelinePath(tlWAMID, pq), apptest.HX())
+			wantTexts(t, "English timeline", d.Selection,
+				[]string{"Delivery", "Read", "All", "Refresh", "Delivered", "via Meta events API", "Status webhook delivered", "Last asked Meta"}, nil)
+			d = get(t, en, timelinePath("wamid.inbound1", pq), apptest.HX())
+			if got := pageText(d.Find(`[data-testid=timeline-note]`)); got != "Delivery statuses exist only for messages the business sent." {
+				t.Fatalf("English note %q", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,68 @@
+package pages
+
+import (
+	"context"
+
+	"coexhistory/internal/i18n"
+)
+
+// DirectionLabel is a direction in words.
+func DirectionLabel(ctx context.Context, d string) string {
+	switch d {
+	case "inbound":
+		return i18n.T(ctx, "search.dir.received")
+	case "outbound":
+		return i18n.T(ctx, "search.dir.sent")
+	}
+	return d
+}
+
+// OriginLabel is an origin in words.
+func OriginLabel(ctx context.Context, o string) string {
+	switch o {
+	case "history":
+		return i18n.T(ctx, "origin.history")
+	case "echo":
+		return i18n.T(ctx, "origin.echo")
+	case "live":
+		return i18n.T(ctx, "origin.live")
+	case "api":
+		return i18n.T(ctx, "origin.api")
+	}
+	return o
+}
+
+// TypeLabel is a stored message type as a word of the reader's language ("image",
+// "imagem"); English shows the type itself, and so does any language for a type it has no
+// word for.
+func TypeLabel(ctx context.Context, t string) string {
+	if id, ok := typeIDs[t]; ok {
+		return i18n.T(ctx, id)
+	}
+	return t
+}
+
+// typeIDs are the catalogue's words for the stored message types (each id spelled out, so
+// TestCatalogues sees it).
+var typeIDs = map[string]string{
+	"text":              msg("msgtype.text"),
+	"image":             msg("msgtype.image"),
+	"video":             msg("msgtype.video"),
+	"audio":             msg("msgtype.audio"),
+	"document":          msg("msgtype.document"),
+	"sticker":           msg("msgtype.sticker"),
+	"location":          msg("msgtype.location"),
+	"contacts":          msg("msgtype.contacts"),
+	"interactive":       msg("msgtype.interactive"),
+	"button":            msg("msgtype.button"),
+	"template":          msg("msgtype.template"),
+	"reaction":          msg("msgtype.reaction"),
+	"order":             msg("msgtype.order"),
+	"system":            msg("msgtype.system"),
+	"media_placeholder": msg("msgtype.media_placeholder"),
+	"unsupported":       msg("msgtype.unsupported"),
+	"unknown":           msg("msgtype.unknown"),
+}
+
+// msg names a catalogue id where the text is looked up later (TestCatalogues checks the id).
+func msg(id string) string { return id }
