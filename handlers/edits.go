@@ -1,12 +1,16 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/coex"
 	"coexhistory/internal/store"
+	"coexhistory/internal/viewer"
+	"coexhistory/views/pages"
 )
 
 // editHistory is every version of an edited message, oldest first: the original, from the
@@ -52,4 +56,24 @@ func originalText(m store.ThreadMessage) string {
 		return ""
 	}
 	return msg.Text
+}
+
+// chatVersions are the versions the thread shows of an edited message, oldest first, in
+// the reader's zone: the original (when the archive has it) and each edit, the last one
+// marked as the text the bubble shows. nil when no edit is known (an edit stored before
+// its text was kept).
+func chatVersions(c context.Context, m store.ThreadMessage, e editHistory) []pages.ChatVersion {
+	if len(e.Edits) == 0 {
+		return nil
+	}
+	v := viewer.From(c)
+	out := make([]pages.ChatVersion, 0, len(e.Edits)+1)
+	if e.Original != "" {
+		out = append(out, pages.ChatVersion{Text: e.Original, Time: v.In(time.Unix(m.TS, 0).UTC()), Original: true})
+	}
+	for _, ed := range e.Edits {
+		out = append(out, pages.ChatVersion{Text: ed.Text, Time: v.In(time.Unix(ed.TS, 0).UTC())})
+	}
+	out[len(out)-1].Current = out[len(out)-1].Text == m.Text
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"coexhistory/internal/apptest"
@@ -90,6 +91,16 @@ func TestEditHistoryThroughTheReceiver(t *testing.T) {
 				m := msgs.Data[0]
 				if m.WAMID != "wamid.o" || !m.Edited || m.Text != "Chego às 14h30 <b>sem falta</b>" || m.OriginalText != "Chego às 13h" || !reflect.DeepEqual(m.Edits, wantEdits) {
 					t.Fatalf("message = %+v", m)
+				}
+				// The thread shows every version under the bubble, escaped, the latest marked.
+				_, page := app.Login(apptest.AgentEmail).Get("/threads/"+itoa(threads.Data[0].ID), nil)
+				d := convDoc(t, page)
+				versions := d.Find(`[data-wamid="wamid.o"] [data-testid="edit-history"] [data-testid="edit-version"]`)
+				if versions.Length() != 3 || strings.TrimSpace(versions.Eq(0).Find(`[data-testid="edit-text"]`).Text()) != "Chego às 13h" ||
+					strings.TrimSpace(versions.Eq(2).Find(`[data-testid="edit-text"]`).Text()) != "Chego às 14h30 <b>sem falta</b>" ||
+					!strings.Contains(versions.Eq(0).Text(), "Original") || !strings.Contains(versions.Eq(2).Text(), "now shown") ||
+					strings.Contains(page, "<b>sem falta</b>") {
+					t.Fatalf("edit history on the page (%d versions):\n%.3000s", versions.Length(), page)
 				}
 				// The JSON export has the same versions.
 				_, exported := app.Login(apptest.AdminEmail).Get("/threads/"+itoa(threads.Data[0].ID)+"/export.json", nil)

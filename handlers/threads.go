@@ -67,7 +67,7 @@ func (h *Handlers) numberThreads(c echo.Context) error {
 		return err
 	}
 	if !wantsFragment(c) {
-		return render(c, status, pages.Threads(h.page(c, i18n.T(ctx(c), "conv.title")+" · "+n.Label, "numbers"), v))
+		return render(c, status, pages.Threads(h.page(c, "Conversations · "+n.Label, "numbers"), v))
 	}
 	if cursor != "" {
 		if v.Error != "" {
@@ -189,7 +189,7 @@ func (h *Handlers) threadPage(c echo.Context) error {
 	v := pages.ThreadView{
 		ID: t.ID, ContactName: t.ContactName, ContactWAID: phoneOf(t.ContactWAID), PhoneNumberID: t.PhoneNumberID,
 		ContactUserID: t.ContactUserID, ContactUsername: t.ContactUsername,
-		NumberLabel: pageNumberLabel(c, idx, t.PhoneNumberID), MessageCount: t.MessageCount,
+		NumberLabel: numberLabel(idx, t.PhoneNumberID), MessageCount: t.MessageCount,
 		FirstMessage: time.Unix(t.FirstMessageAt, 0).UTC(), LastMessage: time.Unix(t.LastMessageAt, 0).UTC(),
 		CanExport: p.IsAdmin(), Notice: notice, Chat: chat, JumpDate: c.QueryParam("date"),
 	}
@@ -213,6 +213,10 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 	chat := pages.ChatPage{Messages: make([]pages.ChatMessage, 0, len(list.Messages))}
 	base := "/threads/" + strconv.FormatUint(t.ID, 10)
 	quoted := h.quotedLookup(c, t.PhoneNumberID, list.Messages)
+	edits, err := h.editHistories(c, t.PhoneNumberID, list.Messages)
+	if err != nil {
+		return pages.ChatPage{}, err
+	}
 	for _, m := range list.Messages {
 		cm := chatMessage(t.PhoneNumberID, m, now)
 		cm.Kinds = kindsViewOf(ctx(c), base, contentOf(m), quoted)
@@ -221,6 +225,9 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 		cm.Highlighted = at != "" && m.WAMID == at
 		for _, r := range reactions[m.WAMID] {
 			cm.Reactions = append(cm.Reactions, pages.ChatReaction{Emoji: r.Emoji, Direction: r.Direction})
+		}
+		if e, ok := edits[m.WAMID]; ok {
+			cm.Versions = chatVersions(ctx(c), m, e)
 		}
 		chat.Messages = append(chat.Messages, cm)
 	}
