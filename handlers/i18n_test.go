@@ -184,3 +184,104 @@ func TestTimelineInPortuguese(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchAndThreadListInPortuguese: the search page (form, filters, results, counts,
+// empty states, errors) and a number's thread list read in Portuguese for a pt-BR agent and
+// as before for an English one.
+func TestSearchAndThreadListInPortuguese(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			app, f := convApp(t, dialect)
+			en, pt := langAgents(t, app)
+
+			// The empty search page: the form, its filters and hints.
+			d := get(t, pt, "/search", nil)
+			wantTexts(t, "pt-BR search", d.Find("main"),
+				[]string{"Buscar mensagens", "Buscar", "As palavras encontram palavras inteiras", `"frase exata"`, "não existe OR: para achar",
+					"Número", "Todos os números", "Contato", "Direção", "Ambas as direções", "Recebidas (entrada)", "Qualquer tipo",
+					"Com mídia (qualquer tipo)", "Figurinha", "Qualquer status", "Entregue", "Sincronização do histórico", "Mais recentes primeiro",
+					"Busque em todas as conversas de todos os números.", "Exemplos:"},
+				[]string{"Search messages", "Words find", "Every word", "Both directions", "Any type", "Any status", "Newest first", "Examples:"})
+			if ph := d.Find(`#f-q`).AttrOr("placeholder", ""); ph != "Buscar no texto e nas legendas das mensagens" {
+				t.Fatalf("search placeholder %q", ph)
+			}
+			if title := d.Find("title").Text(); !strings.HasPrefix(title, "Busca") {
+				t.Fatalf("page title %q", title)
+			}
+			d = get(t, en, "/search", nil)
+			wantTexts(t, "English search", d.Find("main"),
+				[]string{"Search messages", "Words find whole words, without minding accents or case.", "Every word must appear; there is no OR: to find either word",
+					"All numbers", "Both directions", "Received (inbound)", "Any type", "Has media (any kind)", "Any status", "Delivered", "History sync",
+					"Newest first", "Search every conversation of every number."}, nil)
+
+			// Results: the count, badges in words, a received message's type.
+			d = get(t, pt, "/search?q=bolo", nil)
+			if got := pageText(d.Find(`[data-testid=search-count]`)); got != "3 mensagens correspondem." {
+				t.Fatalf("pt-BR count %q", got)
+			}
+			wantTexts(t, "pt-BR results", d.Find(`[data-testid=search-results]`), []string{"recebida", "histórico", "ao vivo", "imagem"},
+				[]string{"received", "history", "live"})
+			d = get(t, en, "/search?q=bolo", nil)
+			if got := pageText(d.Find(`[data-testid=search-count]`)); got != "3 messages match." {
+				t.Fatalf("English count %q", got)
+			}
+			wantTexts(t, "English results", d.Find(`[data-testid=search-results]`), []string{"received", "history", "live", "image"}, nil)
+			d = get(t, pt, "/search?q="+url.QueryEscape("Pedido #4471"), nil)
+			if got := pageText(d.Find(`[data-testid=search-count]`)); got != "1 mensagem corresponde." {
+				t.Fatalf("pt-BR count of one %q", got)
+			}
+			wantTexts(t, "pt-BR outbound result", d.Find(`[data-testid=search-results]`), []string{"enviada", "Enviada"}, []string{"sent", "Sent"})
+
+			// Many matches: "Load more" and the count asked for on its own.
+			d = get(t, pt, "/search?q=encomenda", nil)
+			if got := pageText(d.Find(`[data-testid=search-load-more]`)); got != "Carregar mais" {
+				t.Fatalf("load more %q", got)
+			}
+			if got := pageText(d.Find(`[data-testid=search-count]`)); got != "Contando as correspondências…" {
+				t.Fatalf("counting %q", got)
+			}
+			d = get(t, pt, "/search?q=encomenda&count=1", apptest.HX())
+			if got := pageText(d.Find(`[data-testid=search-count]`)); got != "450 mensagens correspondem." {
+				t.Fatalf("pt-BR counted %q", got)
+			}
+
+			// No result, and a request the search refuses.
+			d = get(t, pt, "/search?q=zzzqqq", nil)
+			wantTexts(t, "pt-BR no results", d.Find(`[data-testid=search-no-results]`),
+				[]string{"Nenhuma mensagem corresponde.", "Nada encontrado para zzzqqq com estes filtros.", "Tente menos palavras, o começo de uma palavra com *, ou limpe alguns filtros."},
+				[]string{"No messages", "Nothing found", "Try fewer"})
+			res, body := pt.Get("/search?from=2025-10-10&to=2025-01-01", nil)
+			if res.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("dates out of order = %d", res.StatusCode)
+			}
+			if got := pageText(convDoc(t, body).Find(`[data-testid=search-error]`)); got != "A data final é anterior à data inicial." {
+				t.Fatalf("pt-BR error %q", got)
+			}
+			_, body = en.Get("/search?from=2025-10-10&to=2025-01-01", nil)
+			if got := pageText(convDoc(t, body).Find(`[data-testid=search-error]`)); got != "The end date is before the start date." {
+				t.Fatalf("English error %q", got)
+			}
+
+			// The number's thread list.
+			list := fmt.Sprintf("/numbers/%d/threads", f.numberID)
+			d = get(t, pt, list, nil)
+			wantTexts(t, "pt-BR thread list", d.Find("main"),
+				[]string{"Conversas", "atividade mais recente primeiro.", "Contato", "Filtrar", "Mensagens", "Última mensagem", "Primeira mensagem", "Ana Souza"},
+				[]string{"Conversations", "most recent activity", "Filter", "Last message", "First message"})
+			if ph := d.Find(`#f-contact`).AttrOr("placeholder", ""); ph != "Nome ou número de telefone" {
+				t.Fatalf("contact placeholder %q", ph)
+			}
+			d = get(t, pt, list+"?contact=zzz", nil)
+			if got := pageText(d.Find(`[data-testid=threads-empty]`)); got != "Nenhuma conversa com um contato que corresponda a zzz." {
+				t.Fatalf("pt-BR no match %q", got)
+			}
+			d = get(t, en, list, nil)
+			wantTexts(t, "English thread list", d.Find("main"),
+				[]string{"Conversations", "most recent activity first.", "Contact", "Filter", "Messages", "Last message", "First message"}, nil)
+			d = get(t, en, list+"?contact=zzz", nil)
+			if got := pageText(d.Find(`[data-testid=threads-empty]`)); got != "No conversation with a contact matching zzz." {
+				t.Fatalf("English no match %q", got)
+			}
+		})
+	}
+}

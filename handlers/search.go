@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/apperr"
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/search"
 	"coexhistory/internal/store"
 	"coexhistory/models"
@@ -164,6 +165,14 @@ func numberLabel(idx map[string]models.BusinessNumber, pnid string) string {
 	return "number " + pnid
 }
 
+// pageNumberLabel is numberLabel in the words of the page's reader (exports keep English).
+func pageNumberLabel(c echo.Context, idx map[string]models.BusinessNumber, pnid string) string {
+	if n, ok := idx[pnid]; ok && n.Label != "" {
+		return n.Label
+	}
+	return i18n.T(ctx(c), "number.unregistered", map[string]any{"ID": pnid})
+}
+
 // searchPage is GET /search: the whole page, the results region (HTMX form submit, with
 // the shareable URL pushed), or the next page of results ("Load more", with cursor).
 func (h *Handlers) searchPage(c echo.Context) error {
@@ -177,7 +186,7 @@ func (h *Handlers) searchPage(c echo.Context) error {
 		return err
 	}
 	v := pages.SearchView{Form: form, Active: searchActive(form) || cursor != ""}
-	v.Numbers = append(v.Numbers, components.Option{Value: "", Label: "All numbers"})
+	v.Numbers = append(v.Numbers, components.Option{Value: "", Label: i18n.T(ctx(c), "conv.allNumbers")})
 	for _, n := range ns {
 		v.Numbers = append(v.Numbers, components.Option{Value: n.PhoneNumberID, Label: n.Label})
 	}
@@ -201,7 +210,7 @@ func (h *Handlers) searchPage(c echo.Context) error {
 		}
 	}
 	if !fragment {
-		return render(c, status, pages.Search(h.page(c, "Search", "search"), v))
+		return render(c, status, pages.Search(h.page(c, i18n.T(ctx(c), "nav.search"), "search"), v))
 	}
 	if cursor != "" {
 		// The address bar follows "Load more": the search with the pages now shown.
@@ -302,7 +311,7 @@ func (h *Handlers) searchOnce(c echo.Context, form pages.SearchForm, cursor stri
 	for _, r := range page.Results {
 		res := pages.SearchResult{
 			WAMID: r.WAMID, ThreadURL: threadAtURL(r.ThreadID, r.WAMID), ContactName: r.ContactName,
-			ContactWAID: phoneOf(r.ContactWAID), NumberLabel: numberLabel(idx, r.PhoneNumberID), Time: time.Unix(r.Timestamp, 0).UTC(),
+			ContactWAID: phoneOf(r.ContactWAID), NumberLabel: pageNumberLabel(c, idx, r.PhoneNumberID), Time: time.Unix(r.Timestamp, 0).UTC(),
 			Direction: r.Direction, Type: r.Type, Status: r.Status, Origin: r.Origin,
 		}
 		for _, s := range r.Snippet {

@@ -67,7 +67,7 @@ func (h *Handlers) numberThreads(c echo.Context) error {
 		return err
 	}
 	if !wantsFragment(c) {
-		return render(c, status, pages.Threads(h.page(c, "Conversations · "+n.Label, "numbers"), v))
+		return render(c, status, pages.Threads(h.page(c, i18n.T(ctx(c), "conv.title")+" · "+n.Label, "numbers"), v))
 	}
 	if cursor != "" {
 		if v.Error != "" {
@@ -189,7 +189,7 @@ func (h *Handlers) threadPage(c echo.Context) error {
 	v := pages.ThreadView{
 		ID: t.ID, ContactName: t.ContactName, ContactWAID: phoneOf(t.ContactWAID), PhoneNumberID: t.PhoneNumberID,
 		ContactUserID: t.ContactUserID, ContactUsername: t.ContactUsername,
-		NumberLabel: numberLabel(idx, t.PhoneNumberID), MessageCount: t.MessageCount,
+		NumberLabel: pageNumberLabel(c, idx, t.PhoneNumberID), MessageCount: t.MessageCount,
 		FirstMessage: time.Unix(t.FirstMessageAt, 0).UTC(), LastMessage: time.Unix(t.LastMessageAt, 0).UTC(),
 		CanExport: p.IsAdmin(), Notice: notice, Chat: chat, JumpDate: c.QueryParam("date"),
 	}

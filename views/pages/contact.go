@@ -1,6 +1,11 @@
 package pages
 
-import "strings"
+import (
+	"context"
+	"strings"
+
+	"coexhistory/internal/i18n"
+)
 
 // How a contact is named: its name, else its phone number, else its username (@name), else
 // its business-scoped user id, shortened (the full id goes in a title attribute). A contact
@@ -19,6 +24,14 @@ func contactLabel(name, waID, username, userID string) string {
 		return shortUserID(userID)
 	}
 	return "Unknown contact"
+}
+
+// contactLabelIn is contactLabel with "Unknown contact" in the reader's language.
+func contactLabelIn(ctx context.Context, name, waID, username, userID string) string {
+	if name == "" && waID == "" && username == "" && userID == "" {
+		return i18n.T(ctx, "contact.unknown")
+	}
+	return contactLabel(name, waID, username, userID)
 }
 
 // contactHandle is the line under a named contact: the phone number, else @username, else
