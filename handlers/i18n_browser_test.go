@@ -15,6 +15,7 @@ import (
 // a long thread with pt-BR day separators and loaders, also on the page "Load older" brings in.
 func TestBrowserThreadInPortuguese(t *testing.T) {
 	app, f := convApp(t, "mysql")
+	kinds := kindsThread(t, app)
 	b := browsertest.New(t)
 	b.Emulate("UTC", "en-US") // the browser asks for English: the profile's choice wins
 	browserLogin(b, app, apptest.AgentEmail)
@@ -66,5 +67,18 @@ func TestBrowserThreadInPortuguese(t *testing.T) {
 	}
 	if got := b.Text(`[data-testid="jump-latest"]`); got != "Mensagens mais recentes ↓" {
 		t.Fatalf("jump to the latest %q", got)
+	}
+
+	// A reaction to a message the archive lacks, and the toast its copied wamid brings.
+	b.Run(
+		chromedp.Navigate(fmt.Sprintf("%s/threads/%d", app.Server.URL, kinds.ID)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="orphan-reaction"]`)),
+	)
+	if got := b.Text(`[data-testid="orphan-reaction"] .muted`); !strings.HasPrefix(got, "O contato reagiu a uma mensagem que não está no arquivo") {
+		t.Fatalf("reaction listed on its own %q", got)
+	}
+	b.Run(browsertest.Idle(), chromedp.Click(chromedp.CSS(`[data-testid="reaction-to"]`)), chromedp.WaitVisible(chromedp.CSS(`#flash .toast`)))
+	if got := b.Text(`#flash .toast .toast-body`); got != "Copiado para a área de transferência." && got != "Não foi possível copiar. Selecione o texto e pressione Ctrl+C." {
+		t.Fatalf("copy toast %q", got)
 	}
 }

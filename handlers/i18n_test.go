@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"coexhistory/internal/apptest"
+	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
 )
@@ -174,6 +175,28 @@ func TestTimelineInPortuguese(t *testing.T) {
 			if got := pageText(d.Find(`[data-testid=timeline-note]`)); got != "Status de entrega existem só para mensagens que a empresa enviou." {
 				t.Fatalf("pt-BR note %q", got)
 			}
+			// An error the fragment shows instead (htmx puts it in a toast).
+			res, body := pt.Get(timelinePath("wamid.nope", pq), apptest.HX())
+			if res.StatusCode != http.StatusNotFound {
+				t.Fatalf("unknown message = %d", res.StatusCode)
+			}
+			if got := pageText(convDoc(t, body).Find(`[data-testid=error]`)); !strings.HasPrefix(got, "Esta mensagem não está no arquivo. Referência: ") {
+				t.Fatalf("pt-BR error fragment %q", got)
+			}
+			_, body = en.Get(timelinePath("wamid.nope", pq), apptest.HX())
+			if got := pageText(convDoc(t, body).Find(`[data-testid=error]`)); !strings.HasPrefix(got, "This message is not in the archive. Reference: ") {
+				t.Fatalf("English error fragment %q", got)
+			}
+			// The words app.js shows by itself (toasts), on the page for it.
+			page := get(t, pt, "/search", nil)
+			if got := page.Find("html").AttrOr("data-copied", ""); got != "Copiado para a área de transferência." {
+				t.Fatalf("pt-BR copy toast %q", got)
+			}
+			page = get(t, en, "/search", nil)
+			if got := page.Find("html").AttrOr("data-copied", ""); got != "Copied to the clipboard." {
+				t.Fatalf("English copy toast %q", got)
+			}
+
 			d = get(t, en, timelinePath(tlWAMID, pq), apptest.HX())
 			wantTexts(t, "English timeline", d.Selection,
 				[]string{"Delivery", "Read", "All", "Refresh", "Delivered", "via Meta events API", "Status webhook delivered", "Last asked Meta"}, nil)
@@ -284,4 +307,43 @@ func TestSearchAndThreadListInPortuguese(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMediaLinesInPortuguese: the media of the thread view (a document card, a voice note,
+// failed and expired downloads) in Portuguese for a pt-BR agent; English unchanged.
+func TestMediaLinesInPortuguese(t *testing.T) {
+	eachDialect(t, func(t *testing.T, dialect string) {
+		app := mediaApp(t, dialect, medFiles())
+		en, pt := langAgents(t, app)
+		threads, err := app.DB.ListThreads(context.Background(), store.ThreadFilter{PhoneNumberID: medPNID, Limit: 10})
+		if err != nil || len(threads.Threads) == 0 {
+			t.Fatalf("threads: %v", err)
+		}
+		path := fmt.Sprintf("/threads/%d", threads.Threads[0].ID)
+		media := func(d *goquery.Document, wamid string) string {
+			return pageText(d.Find(`[data-wamid="` + wamid + `"] [data-testid=media]`))
+		}
+		d := get(t, pt, path, nil)
+		for wamid, want := range map[string]string{
+			"wamid.doc":  "Baixar",
+			"wamid.ogg":  "Baixar a mensagem de voz",
+			"wamid.fail": "vídeo · falha ao baixar:",
+			"wamid.exp":  "imagem · expirada: o WhatsApp não tem mais este arquivo",
+		} {
+			if got := media(d, wamid); !strings.Contains(got, want) {
+				t.Errorf("pt-BR %s: %q, want %q", wamid, got, want)
+			}
+		}
+		d = get(t, en, path, nil)
+		for wamid, want := range map[string]string{
+			"wamid.doc":  "Download",
+			"wamid.ogg":  "Download the voice note",
+			"wamid.fail": "video · download failed:",
+			"wamid.exp":  "image · expired: WhatsApp no longer has this file",
+		} {
+			if got := media(d, wamid); !strings.Contains(got, want) {
+				t.Errorf("English %s: %q, want %q", wamid, got, want)
+			}
+		}
+	})
 }

@@ -123,6 +123,12 @@
 
   // errorContent picks what to show from an error response: the server's error fragment
   // when there is one, else its text, else a generic line with the status.
+  // words is a line of the page's language, which the server puts on <html> (English when a
+  // page has none).
+  function words(attr, english) {
+    return document.documentElement.getAttribute(attr) || english;
+  }
+
   function errorContent(responseText, status) {
     var tpl = document.createElement("template");
     tpl.innerHTML = responseText || "";
@@ -135,7 +141,7 @@
     if (text && text.length <= 300) {
       return text;
     }
-    return "Something went wrong (HTTP " + status + "). Please try again.";
+    return words("data-http-error", "Something went wrong (HTTP {status}). Please try again.").replace("{status}", status);
   }
 
   document.addEventListener("htmx:beforeSwap", function (evt) {
@@ -149,11 +155,11 @@
   });
 
   document.addEventListener("htmx:sendError", function () {
-    showToast("error", "Could not reach coexhistory. Check your connection and try again.");
+    showToast("error", words("data-send-error", "Could not reach coexhistory. Check your connection and try again."));
   });
 
   document.addEventListener("htmx:timeout", function () {
-    showToast("error", "The server took too long to answer. Please try again.");
+    showToast("error", words("data-timeout", "The server took too long to answer. Please try again."));
   });
 
   // --- Copy to clipboard ------------------------------------------------------------------------
@@ -187,8 +193,8 @@
     evt.preventDefault();
     var text = el.getAttribute("data-copy") || el.textContent.trim();
     copyText(text).then(
-      function () { showToast("success", "Copied to the clipboard."); },
-      function () { showToast("warning", "Could not copy. Select the text and press Ctrl+C."); }
+      function () { showToast("success", words("data-copied", "Copied to the clipboard.")); },
+      function () { showToast("warning", words("data-copy-failed", "Could not copy. Select the text and press Ctrl+C.")); }
     );
   });
 
