@@ -81,4 +81,7 @@ func TestBrowserThreadInPortuguese(t *testing.T) {
 	if got := b.Text(`#flash .toast .toast-body`); got != "Copiado para a área de transferência." && got != "Não foi possível copiar. Selecione o texto e pressione Ctrl+C." {
 		t.Fatalf("copy toast %q", got)
 	}
+	if got := browsertest.Get(b, chromedp.Evaluate[string](`document.querySelector("#flash .toast .toast-close").getAttribute("aria-label")`)); got != "Fechar" {
+		t.Fatalf("toast close button %q", got)
+	}
 }

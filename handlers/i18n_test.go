@@ -192,6 +192,9 @@ func TestTimelineInPortuguese(t *testing.T) {
 			if got := page.Find("html").AttrOr("data-copied", ""); got != "Copiado para a área de transferência." {
 				t.Fatalf("pt-BR copy toast %q", got)
 			}
+			if got := page.Find("nav").AttrOr("aria-label", ""); got != "Principal" {
+				t.Fatalf("pt-BR navigation label %q", got)
+			}
 			page = get(t, en, "/search", nil)
 			if got := page.Find("html").AttrOr("data-copied", ""); got != "Copied to the clipboard." {
 				t.Fatalf("English copy toast %q", got)

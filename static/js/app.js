@@ -96,7 +96,7 @@
     var close = document.createElement("button");
     close.type = "button";
     close.className = "toast-close";
-    close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("aria-label", words("data-dismiss", "Dismiss"));
     close.textContent = "\u00d7";
     toast.appendChild(close);
     var kind = toast.getAttribute("data-kind") || "";
