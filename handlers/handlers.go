@@ -94,6 +94,7 @@ type ThreadReader interface {
 	ThreadMessages(ctx context.Context, threadID uint64, p store.MessagePage) (store.MessageList, error)
 	ReactionsFor(ctx context.Context, phoneNumberID string, wamids []string) (map[string][]store.Reaction, error)
 	EditsOf(ctx context.Context, phoneNumberID string, wamids []string) (map[string][]store.Edit, error)
+	ChangedMessages(ctx context.Context, threadID uint64, from, upTo string, since time.Time, limit int) ([]store.ThreadMessage, error)
 	MessageByWAMID(ctx context.Context, phoneNumberID, wamid string) (models.Message, error)
 }
 

@@ -72,3 +72,51 @@ func waitFor(t *testing.T, b *browsertest.Browser, limit time.Duration, js strin
 		t.Fatalf("not within %s: %s (%v)", limit, js, err)
 	}
 }
+
+// TestBrowserLiveChanges: while a thread is open, the customer edits a message on the page
+// and reacts to it, and a business message is read: the bubbles change in place within 3 s,
+// without a reload, and nothing is listed twice.
+func TestBrowserLiveChanges(t *testing.T) {
+	app, f := convApp(t, "mysql")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := app.Services.StartWorkers(ctx)
+	t.Cleanup(func() { cancel(); <-done })
+	b := browsertest.New(t)
+	browserLogin(b, app, apptest.AgentEmail)
+	b.Run(
+		chromedp.Navigate(fmt.Sprintf("%s/threads/%d", app.Server.URL, f.ana.ID)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="chat-end"]`)),
+		chromedp.Evaluate[chromedp.Void](`window.__sameDocument = true`),
+	)
+	bubbles := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="bubble"]').length`))
+	now := time.Now()
+	from := func(m map[string]any) []byte {
+		m["from"], m["timestamp"] = "5511912345678", fmt.Sprint(now.Unix())
+		return browserEnvelope("messages", map[string]any{
+			"contacts": []any{map[string]any{"profile": map[string]any{"name": "Ana Souza"}, "wa_id": "5511912345678"}},
+			"messages": []any{m},
+		})
+	}
+	browserPostWebhook(t, app, from(map[string]any{"id": "wamid.live.edit", "type": "edit",
+		"edit": map[string]any{"original_message_id": "wamid.ana1", "message": map[string]any{"type": "text", "text": map[string]any{"body": "Vocês têm o bolo de chocolate?"}}}}))
+	browserPostWebhook(t, app, from(map[string]any{"id": "wamid.live.react", "type": "reaction",
+		"reaction": map[string]any{"message_id": "wamid.ana1", "emoji": "🎂"}}))
+	browserPostWebhook(t, app, browserEnvelope("messages", map[string]any{"statuses": []any{map[string]any{
+		"id": "wamid.ana4", "status": "read", "timestamp": fmt.Sprint(now.Unix()), "recipient_id": "5511912345678"}}}))
+
+	edited := `[data-wamid="wamid.ana1"]`
+	waitFor(t, b, 3*time.Second, fmt.Sprintf(`(() => { const b = document.querySelector(%q);
+		return !!b && window.__sameDocument === true && b.querySelector('[data-testid="bubble-text"]').textContent === "Vocês têm o bolo de chocolate?"
+			&& !!b.querySelector('[data-testid="bubble-edited"]') && (b.querySelector('[data-testid="reactions"]') || {}).textContent === "🎂"; })()`, edited))
+	waitFor(t, b, 3*time.Second, `(document.querySelector('[data-wamid="wamid.ana4"] [data-testid="ticks"]') || {}).dataset?.status === "read"`)
+	if n := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="bubble"]').length`)); n != bubbles {
+		t.Fatalf("%d bubbles after the changes, %d before: a change was listed as a message", n, bubbles)
+	}
+	if n := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('template[data-chat-changes]').length`)); n != 0 {
+		t.Fatalf("%d change templates left in the page", n)
+	}
+	// The timeline button of a replaced bubble still works (htmx wired it up).
+	if n := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="chat-end"]').length`)); n != 1 {
+		t.Fatalf("%d end markers", n)
+	}
+}

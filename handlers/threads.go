@@ -171,12 +171,29 @@ func (h *Handlers) threadPage(c echo.Context) error {
 	if err != nil {
 		return badCursor(err)
 	}
-	if c.QueryParam("live") == "1" && after != "" && wantsFragment(c) && len(list.Messages) == 0 {
-		return c.NoContent(http.StatusNoContent) // a live view's poll: nothing new yet
+	live := c.QueryParam("live") == "1" && after != "" && wantsFragment(c)
+	var changed []store.ThreadMessage
+	if live {
+		if changed, err = h.liveChanges(c, t.ID, after); err != nil {
+			return err
+		}
+		if len(list.Messages) == 0 && len(changed) == 0 {
+			return c.NoContent(http.StatusNoContent) // a live view's poll: nothing new yet
+		}
 	}
 	chat, err := h.chatPage(c, t, list, at)
 	if err != nil {
 		return err
+	}
+	if live {
+		if len(chat.Messages) == 0 {
+			chat.LiveURL = h.liveURL(c, t.ID, after, c.QueryParam("day"), c.QueryParam("from"))
+		}
+		bubbles, err := h.chatPage(c, t, store.MessageList{Messages: changed}, "")
+		if err != nil {
+			return err
+		}
+		chat.Changed = bubbles.Messages
 	}
 	if wantsFragment(c) && (before != "" || after != "") {
 		chat.JoinDay = c.QueryParam("day")
@@ -238,12 +255,48 @@ func (h *Handlers) chatPage(c echo.Context, t models.Thread, list store.MessageL
 		chat.NewerURL = base + "?" + url.Values{"after": {list.NextCursor}, "day": {chat.Messages[len(chat.Messages)-1].Day()}}.Encode()
 	}
 	if list.NextCursor == "" && len(chat.Messages) > 0 {
-		// The end of the thread is on the page: it polls for what arrives after it.
-		last := list.Messages[len(list.Messages)-1]
-		chat.LiveURL = base + "?" + url.Values{"after": {store.MessageCursor(last.TS, last.WAMID)},
-			"day": {chat.Messages[len(chat.Messages)-1].Day()}, "live": {"1"}}.Encode()
+		// The end of the thread is on the page: it polls for what arrives after it, and for
+		// what changes from the page's first message on.
+		first, last := list.Messages[0], list.Messages[len(list.Messages)-1]
+		from := c.QueryParam("from")
+		if from == "" || c.QueryParam("live") != "1" {
+			from = store.MessageCursor(first.TS, first.WAMID)
+		}
+		chat.LiveURL = h.liveURL(c, t.ID, store.MessageCursor(last.TS, last.WAMID), chat.Messages[len(chat.Messages)-1].Day(), from)
 	}
 	return chat, nil
+}
+
+// liveChangeMargin is how far back a live poll looks for changes before the time its page
+// was made: a change committed meanwhile with an earlier time (another instance's clock, a
+// long transaction) is still seen; changes in the margin are sent again, which is harmless.
+const liveChangeMargin = 3 * time.Second
+
+// liveURL is where the end of a thread polls: messages after the cursor after, and changes
+// of the messages from the cursor from on, since now less the margin.
+func (h *Handlers) liveURL(c echo.Context, threadID uint64, after, day, from string) string {
+	since := h.deps.Now().Add(-liveChangeMargin).UnixMilli()
+	return "/threads/" + strconv.FormatUint(threadID, 10) + "?" + url.Values{"after": {after}, "day": {day}, "live": {"1"},
+		"from": {from}, "since": {strconv.FormatInt(since, 10)}}.Encode()
+}
+
+// liveChanges are the messages a live poll re-renders: those from the page's first message
+// (?from) to its last (after) changed since ?since (unix milliseconds). A poll from an older
+// page without them gets none.
+func (h *Handlers) liveChanges(c echo.Context, threadID uint64, after string) ([]store.ThreadMessage, error) {
+	from, sinceMS := c.QueryParam("from"), c.QueryParam("since")
+	if from == "" || sinceMS == "" {
+		return nil, nil
+	}
+	ms, err := strconv.ParseInt(sinceMS, 10, 64)
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "since must be a time in unix milliseconds.")
+	}
+	changed, err := h.deps.Threads.ChangedMessages(ctx(c), threadID, from, after, time.UnixMilli(ms), store.MaxMessageLimit)
+	if err != nil {
+		return nil, badCursor(err)
+	}
+	return changed, nil
 }
 
 func (h *Handlers) reactions(c echo.Context, pnid string, msgs []store.ThreadMessage) (map[string][]store.Reaction, error) {

@@ -323,6 +323,32 @@
     });
   }
 
+  // A thread's live poll also carries, in <template data-chat-changes>, the bubbles already
+  // on the page that changed since (a status, an edit, a delete, a reaction, stored media):
+  // each takes the place of the bubble with its id, keeping an open edit history open.
+  function applyChatChanges() {
+    document.querySelectorAll("template[data-chat-changes]").forEach(function (tpl) {
+      Array.prototype.forEach.call(tpl.content.children, function (fresh) {
+        var old = fresh.id && document.getElementById(fresh.id);
+        if (!old) {
+          return;
+        }
+        var node = document.importNode(fresh, true);
+        var wasOpen = old.querySelector("details[open]");
+        if (wasOpen) {
+          var details = node.querySelector("details");
+          if (details) {
+            details.open = true;
+          }
+        }
+        old.replaceWith(node);
+        htmx.process(node);
+      });
+      tpl.remove();
+    });
+  }
+  document.addEventListener("htmx:afterSettle", applyChatChanges);
+
   // A live element whose poll failed stops polling (the error was shown once).
   document.addEventListener("htmx:afterRequest", function (evt) {
     var elt = evt.detail.elt;
