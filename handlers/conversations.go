@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -48,17 +49,31 @@ func (h *Handlers) conversationsPage(c echo.Context) error {
 		}
 		return render(c, status, pages.ConversationList(v))
 	}
-	if err := render(c, status, pages.Conversations(h.page(c, "Conversations", "conversations"), v)); err != nil {
-		return err
-	}
-	// The reader has now seen the whole list up to its newest conversation: the next visit
-	// marks what is newer. A filtered list shows only part of it.
+	// Once shown, the whole list up to its newest conversation counts as seen (a filtered
+	// list shows only part of it); the page says so with a POST (markConversationsSeen).
 	if p, ok := principal(c); ok && p.UserID > 0 && cursor == "" && v.Number == "" && v.Contact == "" && len(v.Rows) > 0 && h.deps.Preferences != nil {
-		if err := h.deps.Preferences.MarkConversationsSeen(ctx(c), p.UserID, v.Rows[0].LastAt.Unix()); err != nil {
-			h.deps.Logger.Warn("mark conversations seen", "err", err)
-		}
+		v.SeenURL = "/conversations/seen?" + url.Values{"at": {strconv.FormatInt(v.Rows[0].LastAt.Unix(), 10)}}.Encode()
 	}
-	return nil
+	return render(c, status, pages.Conversations(h.page(c, "Conversations", "conversations"), v))
+}
+
+// markConversationsSeen is POST /conversations/seen?at=<unix seconds>: the reader has seen
+// the conversations list up to that activity (never later than now; an older time than the
+// one recorded changes nothing).
+func (h *Handlers) markConversationsSeen(c echo.Context) error {
+	p, ok := principal(c)
+	if !ok || p.UserID == 0 || h.deps.Preferences == nil {
+		return c.NoContent(http.StatusNoContent)
+	}
+	at, err := strconv.ParseInt(c.QueryParam("at"), 10, 64)
+	if err != nil || at <= 0 {
+		return apperr.New(apperr.Invalid, "at must be a time in unix seconds.")
+	}
+	at = min(at, h.deps.Now().Unix())
+	if err := h.deps.Preferences.MarkConversationsSeen(ctx(c), p.UserID, at); err != nil {
+		return fmt.Errorf("mark conversations seen: %w", err)
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 func (h *Handlers) conversationsView(c echo.Context) (pages.ConversationsView, int, error) {

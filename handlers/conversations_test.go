@@ -55,8 +55,20 @@ func TestConversations(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			app, f := convApp(t, dialect)
 			agent := app.Login(apptest.AgentEmail)
+			// look fetches a page as a browser shows it: once loaded, a conversations page
+			// reports that its reader has seen the list (a POST with the CSRF token).
+			look := func(cl *apptest.Client, path string) (*http.Response, string) {
+				t.Helper()
+				res, body := cl.Get(path, nil)
+				if u, ok := convDoc(t, body).Find(`[data-testid="mark-seen"]`).Attr("hx-post"); ok {
+					if r, b := cl.PostForm(u, nil, apptest.HX()); r.StatusCode != http.StatusNoContent {
+						t.Fatalf("POST %s = %d: %.200s", u, r.StatusCode, b)
+					}
+				}
+				return res, body
+			}
 			// Agents land on the conversations; every number's, newest activity first.
-			res, body := agent.Get("/", nil)
+			res, body := look(agent, "/")
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("GET / = %d", res.StatusCode)
 			}
@@ -74,7 +86,7 @@ func TestConversations(t *testing.T) {
 			if _, body := admin.Get("/", nil); !strings.Contains(body, `data-testid="number-row"`) {
 				t.Fatal("the admin's home is not the numbers table")
 			}
-			if _, body := admin.Get("/conversations", nil); len(convItems(t, body)) != 4 {
+			if _, body := look(admin, "/conversations"); len(convItems(t, body)) != 4 {
 				t.Fatal("the admin does not see the conversations")
 			}
 
@@ -93,11 +105,28 @@ func TestConversations(t *testing.T) {
 			if got := convItems(t, body); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("after new messages\n %v\nwant\n %v", got, want)
 			}
+			// A plain GET changes nothing (a link from another site cannot clear the marks),
+			// and the page's report needs the CSRF token.
+			_, body = agent.Get("/conversations", nil)
+			if got := convItems(t, body); got[0].isNew != "new" {
+				t.Fatalf("a GET cleared the marks: %v", got[0])
+			}
+			seen := convDoc(t, body).Find(`[data-testid="mark-seen"]`).AttrOr("hx-post", "")
+			if res, _ := agent.Do(http.MethodPost, seen, nil, apptest.HX()); res.StatusCode != http.StatusForbidden {
+				t.Fatalf("POST %s without the CSRF token = %d, want 403", seen, res.StatusCode)
+			}
+			if res, _ := agent.PostForm("/conversations/seen?at=soon", nil, apptest.HX()); res.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("POST a bad time = %d, want 422", res.StatusCode)
+			}
+			if got := convItems(t, func() string { _, b := agent.Get("/conversations", nil); return b }()); got[0].isNew != "new" {
+				t.Fatalf("refused reports cleared the marks: %v", got[0])
+			}
 			// Looked at: no longer new; the admin's own marks are theirs.
-			if got := convItems(t, func() string { _, b := agent.Get("/conversations", nil); return b }()); got[0].isNew != "" {
+			look(agent, "/conversations")
+			if got := convItems(t, func() string { _, b := look(agent, "/conversations"); return b }()); got[0].isNew != "" {
 				t.Fatalf("still new after a look: %v", got[0])
 			}
-			if got := convItems(t, func() string { _, b := admin.Get("/conversations", nil); return b }()); got[0].isNew != "new" {
+			if got := convItems(t, func() string { _, b := look(admin, "/conversations"); return b }()); got[0].isNew != "new" {
 				t.Fatalf("the agent's look cleared the admin's marks: %v", got[0])
 			}
 

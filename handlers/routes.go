@@ -42,6 +42,7 @@ func (h *Handlers) Register(e *echo.Echo) {
 	staff.GET("/messages/:wamid/media", h.staffMedia)
 	staff.GET("/profile", h.profilePage)
 	staff.GET("/conversations", h.conversationsPage)
+	staff.POST("/conversations/seen", h.markConversationsSeen)
 	staff.POST("/profile", h.saveProfile)
 
 	// Admin pages.
