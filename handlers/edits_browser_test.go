@@ -1,8 +1,6 @@
 package handlers_test
 
 import (
-	"context"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -10,37 +8,19 @@ import (
 
 	"coexhistory/internal/apptest"
 	"coexhistory/internal/browsertest"
-	"coexhistory/internal/registry"
 )
 
 // TestBrowserEditHistory: an edited message shows its latest text and, folded under it,
 // every version with its time; opening the history shows them as typed.
 func TestBrowserEditHistory(t *testing.T) {
-	const pnid = "623400011122233"
-	app := apptest.New(t, "mysql", apptest.Options{})
-	ctx := context.Background()
-	if _, err := app.Services.Registry.Create(ctx, registry.Actor{Name: "test"}, registry.Input{
-		Label: "Doces da Vila", DisplayPhoneNumber: "5511987650000", PhoneNumberID: pnid,
-		WABAID: "810023456789012", Provider: "meta", AccessToken: "EAAGtest",
-	}); err != nil {
-		t.Fatal(err)
-	}
+	app := receiverApp(t, "mysql")
 	live := func(message string) []byte {
-		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"810023456789012","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",` +
-			`"metadata":{"display_phone_number":"5511987650000","phone_number_id":"` + pnid + `"},` +
-			`"contacts":[{"wa_id":"5511944443333","profile":{"name":"Lu"}}],"messages":[` + message + `]}}]}]}`)
+		return messagesWebhook(`"contacts":[{"wa_id":"5511944443333","profile":{"name":"Lu"}}],"messages":[` + message + `]`)
 	}
-	for _, b := range [][]byte{
+	deliver(t, app,
 		live(`{"from":"5511944443333","id":"wamid.o","timestamp":"1761000000","type":"text","text":{"body":"Chego às 13h"}}`),
 		live(`{"from":"5511944443333","id":"wamid.e1","timestamp":"1761000060","type":"edit","edit":{"original_message_id":"wamid.o","message":{"type":"text","text":{"body":"Chego às 14h <i>talvez</i>"}}}}`),
-	} {
-		if status, _ := postWebhook(t, app, "/webhooks/whatsapp", b, signed(b)); status != http.StatusOK {
-			t.Fatalf("post = %d", status)
-		}
-		if _, err := app.Services.Ingest.Drain(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	b := browsertest.New(t)
 	browserLogin(b, app, apptest.AgentEmail)
 	bubble := `[data-wamid="wamid.o"]`

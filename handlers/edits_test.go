@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"coexhistory/internal/apptest"
-	"coexhistory/internal/registry"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
 )
@@ -18,14 +16,9 @@ import (
 // lists the text as first received and each edit with the text it set, oldest first, and
 // text is the latest; in whichever order the message and its edits arrive.
 func TestEditHistoryThroughTheReceiver(t *testing.T) {
-	const (
-		pnid  = "623400011122233"
-		phone = "5511944443333"
-	)
+	const phone = "5511944443333"
 	live := func(message string) []byte {
-		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"810023456789012","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",` +
-			`"metadata":{"display_phone_number":"5511987650000","phone_number_id":"` + pnid + `"},` +
-			`"contacts":[{"wa_id":"` + phone + `","profile":{"name":"Lu"}}],"messages":[` + message + `]}}]}]}`)
+		return messagesWebhook(`"contacts":[{"wa_id":"` + phone + `","profile":{"name":"Lu"}}],"messages":[` + message + `]`)
 	}
 	original := live(`{"from":"` + phone + `","id":"wamid.o","timestamp":"1761000000","type":"text","text":{"body":"Chego às 13h"}}`)
 	edit := func(id, ts, body string) []byte {
@@ -49,29 +42,15 @@ func TestEditHistoryThroughTheReceiver(t *testing.T) {
 	} {
 		for _, dialect := range storetest.Dialects {
 			t.Run(order.name+"/"+dialect, func(t *testing.T) {
-				app := apptest.New(t, dialect, apptest.Options{})
-				ctx := context.Background()
-				if _, err := app.Services.Registry.Create(ctx, registry.Actor{Name: "test"}, registry.Input{
-					Label: "Doces da Vila", DisplayPhoneNumber: "5511987650000", PhoneNumberID: pnid,
-					WABAID: "810023456789012", Provider: "meta", AccessToken: "EAAGtest",
-				}); err != nil {
-					t.Fatal(err)
-				}
-				for _, b := range order.bodies {
-					if status, _ := postWebhook(t, app, "/webhooks/whatsapp", b, signed(b)); status != http.StatusOK {
-						t.Fatalf("post = %d", status)
-					}
-					if _, err := app.Services.Ingest.Drain(ctx); err != nil {
-						t.Fatal(err)
-					}
-				}
+				app := receiverApp(t, dialect)
+				deliver(t, app, order.bodies...)
 				token := app.Token(models.RoleAgent)
 				var threads struct {
 					Data []struct {
 						ID uint64 `json:"id"`
 					} `json:"data"`
 				}
-				res, body := app.API(http.MethodGet, "/api/v1/threads?phone_number_id="+pnid, token, nil)
+				res, body := app.API(http.MethodGet, "/api/v1/threads?phone_number_id="+recvPNID, token, nil)
 				if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &threads) != nil || len(threads.Data) != 1 {
 					t.Fatalf("threads API = %d %s", res.StatusCode, body)
 				}

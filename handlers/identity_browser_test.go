@@ -1,43 +1,22 @@
 package handlers_test
 
 import (
-	"context"
-	"net/http"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"coexhistory/internal/apptest"
 	"coexhistory/internal/browsertest"
-	"coexhistory/internal/registry"
 )
 
 // TestBrowserUsernameContact: a customer known only by a username (no phone number, as
 // WhatsApp sends once usernames are on) is listed as @username with the full user id on
 // hover, and their conversation opens with that title and their message.
 func TestBrowserUsernameContact(t *testing.T) {
-	const (
-		pnid  = "623400011122233"
-		bsuid = "user.4f1c2a9d8e7b6c5a4f3e2d1c0b9a8f7e"
-	)
-	app := apptest.New(t, "mysql", apptest.Options{})
-	ctx := context.Background()
-	if _, err := app.Services.Registry.Create(ctx, registry.Actor{Name: "test"}, registry.Input{
-		Label: "Doces da Vila", DisplayPhoneNumber: "5511987650000", PhoneNumberID: pnid,
-		WABAID: "810023456789012", Provider: "meta", AccessToken: "EAAGtest",
-	}); err != nil {
-		t.Fatal(err)
-	}
-	body := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"810023456789012","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",` +
-		`"metadata":{"display_phone_number":"5511987650000","phone_number_id":"` + pnid + `"},` +
-		`"contacts":[{"wa_id":"","user_id":"` + bsuid + `","profile":{"name":"","username":"padaria.lu"}}],` +
-		`"messages":[{"from":"","from_user_id":"` + bsuid + `","id":"wamid.u1","timestamp":"1761000000","type":"text","text":{"body":"Vocês entregam hoje?"}}]}}]}]}`)
-	if status, _ := postWebhook(t, app, "/webhooks/whatsapp", body, signed(body)); status != http.StatusOK {
-		t.Fatalf("post = %d", status)
-	}
-	if _, err := app.Services.Ingest.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
+	const bsuid = "user.4f1c2a9d8e7b6c5a4f3e2d1c0b9a8f7e"
+	app := receiverApp(t, "mysql")
+	deliver(t, app, messagesWebhook(`"contacts":[{"wa_id":"","user_id":"`+bsuid+`","profile":{"name":"","username":"padaria.lu"}}],`+
+		`"messages":[{"from":"","from_user_id":"`+bsuid+`","id":"wamid.u1","timestamp":"1761000000","type":"text","text":{"body":"Vocês entregam hoje?"}}]`))
 
 	b := browsertest.New(t)
 	browserLogin(b, app, apptest.AgentEmail)

@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"coexhistory/internal/apptest"
-	"coexhistory/internal/registry"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
 )
@@ -21,14 +19,11 @@ import (
 // of items listed at every step.
 func TestReactionsThroughTheReceiver(t *testing.T) {
 	const (
-		pnid  = "623400011122233"
 		phone = "5511944443333"
 		gone  = "wamid.HBgNNTUxMTk0NDQ0MzMzMxUCABIYFjNFQjBPUkZBTkFNRVNTQUdFAA=="
 	)
 	live := func(messages string) []byte {
-		return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"810023456789012","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",` +
-			`"metadata":{"display_phone_number":"5511987650000","phone_number_id":"` + pnid + `"},` +
-			`"contacts":[{"wa_id":"` + phone + `","profile":{"name":"Lu <b>Padaria</b>"}}],"messages":[` + messages + `]}}]}]}`)
+		return messagesWebhook(`"contacts":[{"wa_id":"` + phone + `","profile":{"name":"Lu <b>Padaria</b>"}}],"messages":[` + messages + `]`)
 	}
 	reaction := func(id, target, emoji, ts string) string {
 		return `{"from":"` + phone + `","id":"` + id + `","timestamp":"` + ts + `","type":"reaction","reaction":{"message_id":"` + target + `","emoji":"` + emoji + `"}}`
@@ -47,24 +42,9 @@ func TestReactionsThroughTheReceiver(t *testing.T) {
 	}
 	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			app := apptest.New(t, dialect, apptest.Options{})
-			ctx := context.Background()
-			if _, err := app.Services.Registry.Create(ctx, registry.Actor{Name: "test"}, registry.Input{
-				Label: "Doces da Vila", DisplayPhoneNumber: "5511987650000", PhoneNumberID: pnid,
-				WABAID: "810023456789012", Provider: "meta", AccessToken: "EAAGtest",
-			}); err != nil {
-				t.Fatal(err)
-			}
+			app := receiverApp(t, dialect)
 			token := app.Token(models.RoleAgent)
-			post := func(b []byte) {
-				t.Helper()
-				if status, _ := postWebhook(t, app, "/webhooks/whatsapp", b, signed(b)); status != http.StatusOK {
-					t.Fatalf("post = %d", status)
-				}
-				if _, err := app.Services.Ingest.Drain(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
+			post := func(b []byte) { t.Helper(); deliver(t, app, b) }
 			// state returns the thread's id, its count and its items as the API lists them.
 			state := func() (uint64, int, []item) {
 				t.Helper()
@@ -74,7 +54,7 @@ func TestReactionsThroughTheReceiver(t *testing.T) {
 						MessageCount int    `json:"message_count"`
 					} `json:"data"`
 				}
-				res, body := app.API(http.MethodGet, "/api/v1/threads?phone_number_id="+pnid, token, nil)
+				res, body := app.API(http.MethodGet, "/api/v1/threads?phone_number_id="+recvPNID, token, nil)
 				if res.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &threads) != nil || len(threads.Data) != 1 {
 					t.Fatalf("threads API = %d %s", res.StatusCode, body)
 				}
