@@ -9,6 +9,7 @@ import (
 
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/coex"
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/registry"
 	"coexhistory/models"
 	"coexhistory/views/pages"
@@ -57,7 +58,7 @@ func (h *Handlers) numberRows(c echo.Context) ([]pages.NumberRow, error) {
 		rows = append(rows, pages.NumberRow{
 			ID: n.ID, Label: n.Label, DisplayPhoneNumber: n.DisplayPhoneNumber, PhoneNumberID: n.PhoneNumberID,
 			Provider: n.Provider, AccountState: n.AccountState, OnboardedAt: n.OnboardedAt,
-			Sync:     syncBadge(n.ID, st),
+			Sync:     syncBadge(ctx(c), n.ID, st),
 			Messages: cnt.Messages, Threads: cnt.Threads, LastActivity: cnt.LastMessageAt,
 		})
 	}
@@ -78,10 +79,10 @@ func (h *Handlers) numbersPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := h.page(c, "Numbers", "numbers")
+	p := h.page(c, i18n.T(ctx(c), "numbers.pageTitle"), "numbers")
 	v := pages.NumbersView{Rows: rows, IsAdmin: p.IsAdmin, Form: pages.NumberFormView{CSRFToken: p.CSRFToken, Values: map[string]string{"provider": models.ProviderMeta}}}
 	if c.QueryParam("saved") == "1" {
-		v.Flash = "Saved."
+		v.Flash = i18n.T(ctx(c), "numbers.saved")
 	}
 	return render(c, http.StatusOK, pages.Numbers(p, v))
 }
@@ -131,7 +132,7 @@ func (h *Handlers) saveNumber(c echo.Context, id uint64) error {
 	} else {
 		_, err = h.deps.Numbers.Update(ctx(c), actor(c), id, in)
 	}
-	p := h.page(c, "Numbers", "numbers")
+	p := h.page(c, i18n.T(ctx(c), "numbers.pageTitle"), "numbers")
 	form := pages.NumberFormView{ID: id, CSRFToken: p.CSRFToken, Values: formValues(in)}
 	if err != nil {
 		e := apperr.As(err)
@@ -158,7 +159,7 @@ func (h *Handlers) saveNumber(c echo.Context, id uint64) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/?saved=1")
 	}
-	flash(c, "success", "Number "+in.Label+" added.", "numbersChanged")
+	flash(c, "success", i18n.T(ctx(c), "numbers.added", map[string]any{"Label": in.Label}), "numbersChanged")
 	blank := pages.NumberFormView{CSRFToken: p.CSRFToken, Values: map[string]string{"provider": models.ProviderMeta}}
 	return render(c, http.StatusOK, pages.NumberForm(blank))
 }
@@ -178,7 +179,7 @@ func (h *Handlers) editNumberPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := h.page(c, "Edit "+n.Label, "numbers")
+	p := h.page(c, i18n.T(ctx(c), "numberForm.editTitle", map[string]any{"Label": n.Label}), "numbers")
 	return render(c, http.StatusOK, pages.NumberEdit(p, pages.NumberEditView{Label: n.Label,
 		Form: pages.NumberFormView{ID: n.ID, CSRFToken: p.CSRFToken, Values: numberValues(n)}}))
 }
@@ -191,7 +192,7 @@ func (h *Handlers) deleteNumber(c echo.Context) error {
 	if err := h.deps.Numbers.Delete(ctx(c), actor(c), id); err != nil {
 		return err
 	}
-	flash(c, "success", "Number removed.")
+	flash(c, "success", i18n.T(ctx(c), "numbers.removed"))
 	return c.HTML(http.StatusOK, "")
 }
 
@@ -246,7 +247,7 @@ func (h *Handlers) numberPage(c echo.Context) error {
 	return render(c, http.StatusOK, pages.NumberDetail(p, pages.NumberDetailView{
 		ID: n.ID, Label: n.Label, DisplayPhoneNumber: n.DisplayPhoneNumber, PhoneNumberID: n.PhoneNumberID, WABAID: n.WABAID,
 		Provider: n.Provider, ProviderNumberID: n.ProviderNumberID, AccountState: n.AccountState, OnboardedAt: n.OnboardedAt,
-		IsAdmin: p.IsAdmin, Panel: v.panel(p.IsAdmin, h.deps.SyncTimeout), Threads: threads,
+		IsAdmin: p.IsAdmin, Panel: v.panel(ctx(c), p.IsAdmin, h.deps.SyncTimeout), Threads: threads,
 		Media: h.mediaSummary(c, n.PhoneNumberID), AccountEvents: h.accountEvents(c, n.PhoneNumberID),
 	}))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/apperr"
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/store"
 	"coexhistory/internal/syncer"
 	"coexhistory/internal/syncstate"
@@ -75,53 +76,56 @@ func (h *Handlers) readSync(c echo.Context, n models.BusinessNumber, full bool) 
 	return v, nil
 }
 
-func (v syncView) badge() components.SyncBadge { return syncBadge(v.number.ID, v.status) }
+func (v syncView) badge(rc context.Context) components.SyncBadge {
+	return syncBadge(rc, v.number.ID, v.status)
+}
 
-// syncBadge is the one place a number's sync state becomes the badge staff see.
-func syncBadge(numberID uint64, st syncer.Status) components.SyncBadge {
+// syncBadge is the one place a number's sync state becomes the badge staff see, in the
+// reader's language (the API keeps the syncer's English).
+func syncBadge(rc context.Context, numberID uint64, st syncer.Status) components.SyncBadge {
 	state := st.State
 	if state == "" {
 		state = models.SyncNotRequested
 	}
-	return components.SyncBadge{NumberID: numberID, State: state, Label: syncLabel(state, st.Progress, st.Reason),
-		Polling: syncstate.Running(state), Progress: st.Progress, CanSync: st.CanSync, DisabledReason: st.DisabledReason}
+	return components.SyncBadge{NumberID: numberID, State: state, Label: syncLabel(rc, state, st.Progress, st.Reason),
+		Polling: syncstate.Running(state), Progress: st.Progress, CanSync: st.CanSync, DisabledReason: i18n.Known(rc, st.DisabledReason)}
 }
 
 // syncLabel is the badge text of a sync state.
-func syncLabel(state string, progress int, reason string) string {
+func syncLabel(rc context.Context, state string, progress int, reason string) string {
 	switch state {
 	case models.SyncNotRequested:
-		return "Not synced"
+		return i18n.T(rc, "sync.state.not_requested")
 	case models.SyncRequested:
-		return "Requested"
+		return i18n.T(rc, "sync.state.requested")
 	case models.SyncReceiving:
-		return fmt.Sprintf("Receiving %d %%", progress)
+		return i18n.T(rc, "sync.state.receiving", map[string]any{"Progress": progress})
 	case models.SyncComplete:
-		return "Complete"
+		return i18n.T(rc, "sync.state.complete")
 	case models.SyncDeclined:
-		return "Declined by business"
+		return i18n.T(rc, "sync.state.declined")
 	case models.SyncTimedOut:
-		return "Timed out"
+		return i18n.T(rc, "sync.state.timed_out")
 	case models.SyncFailed:
 		if reason != "" {
-			return "Failed: " + reason
+			return i18n.T(rc, "sync.state.failedReason", map[string]any{"Reason": i18n.Known(rc, reason)})
 		}
-		return "Failed"
+		return i18n.T(rc, "sync.state.failed")
 	}
 	return state
 }
 
 // panel shapes the sync panel.
-func (v syncView) panel(isAdmin bool, timeout time.Duration) components.SyncPanel {
+func (v syncView) panel(rc context.Context, isAdmin bool, timeout time.Duration) components.SyncPanel {
 	r, s := v.run, v.summary
 	p := components.SyncPanel{
-		NumberID: v.number.ID, Badge: v.badge(), IsAdmin: isAdmin, Now: v.now, WindowEnds: v.status.WindowEndsAt,
+		NumberID: v.number.ID, Badge: v.badge(rc), IsAdmin: isAdmin, Now: v.now, WindowEnds: v.status.WindowEndsAt,
 		RequestedAt: r.RequestedAt, FirstChunkAt: r.FirstChunkAt, LastChunkAt: r.LastChunkAt, CompletedAt: r.CompletedAt,
 		ContactsRequestID: r.ContactsRequestID, HistoryRequestID: r.HistoryRequestID,
 		ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage,
 		MessagesTotal: s.MessagesTotal, ThreadsTotal: s.ThreadsTotal, Contacts: v.contacts,
 	}
-	p.Advice = advice(v.status, r, timeout)
+	p.Advice = advice(rc, v.status, r, timeout)
 	byPhase := map[int]store.PhaseSummary{}
 	var delivered int64
 	for _, ph := range s.Phases {
@@ -141,7 +145,7 @@ func (v syncView) panel(isAdmin bool, timeout time.Duration) components.SyncPane
 		}
 	}
 	for _, g := range s.ChunkGaps {
-		p.Gaps = append(p.Gaps, fmt.Sprintf("phase %d: %s", g.Phase, ranges(g.Missing, 12)))
+		p.Gaps = append(p.Gaps, i18n.T(rc, "sync.gap", map[string]any{"Phase": g.Phase, "Ranges": ranges(g.Missing, 12)}))
 	}
 	p.Rate, p.ETA = rateAndETA(r, delivered, v.status.Progress)
 	for _, c := range v.chunks {
@@ -196,23 +200,23 @@ func rateAndETA(r models.SyncRun, delivered int64, progress int) (float64, time.
 }
 
 // advice says what to do about a sync that needs attention.
-func advice(st syncer.Status, r models.SyncRun, timeout time.Duration) string {
+func advice(rc context.Context, st syncer.Status, r models.SyncRun, timeout time.Duration) string {
 	switch st.State {
 	case models.SyncDeclined:
-		return "The business chose not to share its message history. Meta allows one sync per onboarding: to try again, the business must offboard, onboard again and accept sharing its history; then press Sync within 24 h."
+		return i18n.T(rc, "sync.advice.declined")
 	case models.SyncTimedOut:
-		return "No history webhook arrived within " + components.Duration(timeout) + " of the request. Check that the app is subscribed to the history webhook field of this WABA and that the business keeps the WhatsApp Business app open; chunks that still arrive are counted. Meta support will ask for the request_id below."
+		return i18n.T(rc, "sync.advice.timedOut", map[string]any{"Timeout": components.Duration(timeout)})
 	case models.SyncFailed:
 		switch {
 		case st.CanSync && r.ErrorCode == 190:
-			return "Update the number's access token (Edit), then press Sync again while the 24 h window is open."
+			return i18n.T(rc, "sync.advice.token")
 		case st.CanSync:
-			return "Press Sync again while the 24 h window is open; if it keeps failing, give Meta support the code above."
+			return i18n.T(rc, "sync.advice.again")
 		}
-		return st.DisabledReason
+		return i18n.Known(rc, st.DisabledReason)
 	case models.SyncRequested:
 		if r.ErrorCode == 2593107 {
-			return "Waiting for Meta's webhooks. If none arrive, the sync was requested elsewhere; Meta support can tell with the request_id."
+			return i18n.T(rc, "sync.advice.elsewhere")
 		}
 	}
 	return ""
@@ -274,10 +278,10 @@ func (h *Handlers) syncFragment(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if badgeOnly {
-		return render(c, http.StatusOK, components.SyncBadgeView(v.badge()))
+		return render(c, http.StatusOK, components.SyncBadgeView(v.badge(ctx(c))))
 	}
 	p, _ := principal(c)
-	return h.renderPanel(c, v.panel(p.IsAdmin(), h.deps.SyncTimeout))
+	return h.renderPanel(c, v.panel(ctx(c), p.IsAdmin(), h.deps.SyncTimeout))
 }
 
 func (h *Handlers) renderPanel(c echo.Context, p components.SyncPanel) error {
@@ -305,6 +309,7 @@ func (h *Handlers) requestSync(c echo.Context) error {
 			return err
 		}
 	}
+	msg = i18n.KnownAll(ctx(c), msg)
 	if !isHX(c) {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/numbers/%d", n.ID))
 	}
@@ -322,7 +327,7 @@ func (h *Handlers) requestSync(c echo.Context) error {
 		// Over before the panel could poll (a fast upstream, or a failure): tell the page now.
 		flash(c, kind, msg, "syncChanged")
 	}
-	return h.renderPanel(c, v.panel(true, h.deps.SyncTimeout))
+	return h.renderPanel(c, v.panel(ctx(c), true, h.deps.SyncTimeout))
 }
 
 func syncActor(c echo.Context) syncer.Actor {

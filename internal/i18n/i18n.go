@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -55,12 +56,23 @@ func init() {
 	for id, s := range en {
 		if knownPrefix(id) && !strings.Contains(s, "{{") {
 			known[s] = id
+			knownByLength = append(knownByLength, s)
 		}
 	}
+	sort.Slice(knownByLength, func(i, j int) bool {
+		if len(knownByLength[i]) != len(knownByLength[j]) {
+			return len(knownByLength[i]) > len(knownByLength[j])
+		}
+		return knownByLength[i] < knownByLength[j]
+	})
 }
 
-// known maps the English of the catalogue's err.* and note.* messages to their ids (see Known).
-var known = map[string]string{}
+// known maps the English of the catalogue's err.* and note.* messages to their ids (see
+// Known); knownByLength lists those English texts, longest first (see KnownAll).
+var (
+	known         = map[string]string{}
+	knownByLength []string
+)
 
 func knownPrefix(id string) bool {
 	return strings.HasPrefix(id, "err.") || strings.HasPrefix(id, "note.")
@@ -81,6 +93,24 @@ func Known(ctx context.Context, s string) string {
 	if i := strings.LastIndex(s, " ("); i > 0 && strings.HasSuffix(s, ")") {
 		if id, ok := known[s[:i]]; ok {
 			return Lang(lang, id) + s[i:]
+		}
+	}
+	return s
+}
+
+// KnownAll is Known for a text that joins several such messages with spaces, such as a
+// service's notice "<note> <note>": each known English message in s is translated.
+func KnownAll(ctx context.Context, s string) string {
+	lang := viewer.From(ctx).Lang
+	if lang == "en" || s == "" {
+		return s
+	}
+	if t := Known(ctx, s); t != s {
+		return t
+	}
+	for _, en := range knownByLength {
+		if strings.Contains(s, en) {
+			s = strings.ReplaceAll(s, en, Lang(lang, known[en]))
 		}
 	}
 	return s
@@ -118,6 +148,23 @@ func N(ctx context.Context, id string, n int64) string {
 	v := viewer.From(ctx)
 	l := localizer(v.Lang)
 	s, err := l.Localize(&goi18n.LocalizeConfig{MessageID: id, PluralCount: n, TemplateData: map[string]any{"Count": v.Count(n)}})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// NPlain is N with {{.Count}} written as plain digits ("1000"), for the pages whose English
+// always showed counts so; data adds other placeholders.
+func NPlain(ctx context.Context, id string, n int64, data ...map[string]any) string {
+	td := map[string]any{}
+	if len(data) > 0 {
+		for k, v := range data[0] {
+			td[k] = v
+		}
+	}
+	td["Count"] = fmt.Sprint(n)
+	s, err := localizer(viewer.From(ctx).Lang).Localize(&goi18n.LocalizeConfig{MessageID: id, PluralCount: n, TemplateData: td})
 	if err != nil {
 		return id
 	}

@@ -38,7 +38,7 @@ func TestCatalogues(t *testing.T) {
 	}
 	// Ids used in code: i18n.T(ctx, "id"), i18n.N(ctx, "id", …), i18n.Lang(lang, "id"), and
 	// msg("id") in templates' Go code.
-	used := regexp.MustCompile(`i18n\.(?:T|N|Lang)\([^,"]+,\s*"([^"]+)"\s*[,)]|\bmsg\("([^"]+)"\)`)
+	used := regexp.MustCompile(`i18n\.(?:T|N|NPlain|Lang)\([^,"]+,\s*"([^"]+)"\s*[,)]|\bmsg\("([^"]+)"\)`)
 	root := filepath.Join("..", "..")
 	var missing []string
 	var sources strings.Builder // the Go code, for the err.* and note.* texts below

@@ -66,3 +66,19 @@ var typeIDs = map[string]string{
 
 // msg names a catalogue id where the text is looked up later (TestCatalogues checks the id).
 func msg(id string) string { return id }
+
+// AccountStateLabel is a number's account state in words; English shows the state itself.
+func AccountStateLabel(ctx context.Context, s string) string {
+	if id, ok := accountStateIDs[s]; ok {
+		return i18n.T(ctx, id)
+	}
+	return s
+}
+
+var accountStateIDs = map[string]string{
+	"active":          msg("account.state.active"),
+	"partner_removed": msg("account.state.partner_removed"),
+	"offboarded":      msg("account.state.offboarded"),
+	"reconnected":     msg("account.state.reconnected"),
+	"app_uninstalled": msg("account.state.app_uninstalled"),
+}
