@@ -37,9 +37,23 @@ func (h *Handlers) editHistories(c echo.Context, pnid string, msgs []store.Threa
 	}
 	out := make(map[string]editHistory, len(wamids))
 	for _, m := range msgs {
-		if m.Edited {
-			out[m.WAMID] = editHistory{Original: originalText(m), Edits: edits[m.WAMID]}
+		if !m.Edited {
+			continue
 		}
+		// An edit stored before edits kept their text (migration 00011) has none: unknown.
+		var known []store.Edit
+		for _, e := range edits[m.WAMID] {
+			if e.Text != "" {
+				known = append(known, e)
+			}
+		}
+		h := editHistory{Original: originalText(m), Edits: known}
+		if len(known) > 0 && h.Original == known[len(known)-1].Text {
+			// The message as received already carried the edit (a later copy, such as a
+			// history chunk, replaced the first one): the original is not known.
+			h.Original = ""
+		}
+		out[m.WAMID] = h
 	}
 	return out, nil
 }

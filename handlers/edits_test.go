@@ -97,3 +97,36 @@ func TestEditHistoryThroughTheReceiver(t *testing.T) {
 		}
 	}
 }
+
+// An edit stored before edits kept their text (migration 00011 leaves it empty) is an
+// unknown version: the API and the thread show no history for it, only that it was edited.
+func TestEditWithoutItsTextShowsNoHistory(t *testing.T) {
+	app := receiverApp(t, "sqlite")
+	live := func(message string) []byte {
+		return messagesWebhook(`"contacts":[{"wa_id":"5511944443333","profile":{"name":"Lu"}}],"messages":[` + message + `]`)
+	}
+	deliver(t, app,
+		live(`{"from":"5511944443333","id":"wamid.o","timestamp":"1761000000","type":"text","text":{"body":"Chego às 13h"}}`),
+		live(`{"from":"5511944443333","id":"wamid.e1","timestamp":"1761000060","type":"edit","edit":{"original_message_id":"wamid.o","message":{"type":"text","text":{"body":"Chego às 14h"}}}}`))
+	if _, err := app.DB.SQL().Exec("UPDATE message_events SET text = '' WHERE delivery_status = 'edited'"); err != nil {
+		t.Fatal(err)
+	}
+	token := app.Token(models.RoleAgent)
+	var threads struct {
+		Data []struct {
+			ID uint64 `json:"id"`
+		} `json:"data"`
+	}
+	_, body := app.API(http.MethodGet, "/api/v1/threads?phone_number_id="+recvPNID, token, nil)
+	if err := json.Unmarshal([]byte(body), &threads); err != nil || len(threads.Data) != 1 {
+		t.Fatalf("threads %s", body)
+	}
+	_, body = app.API(http.MethodGet, "/api/v1/threads/"+itoa(threads.Data[0].ID)+"/messages", token, nil)
+	if !strings.Contains(body, `"edited":true`) || strings.Contains(body, `"edits"`) {
+		t.Fatalf("messages API: %s", body)
+	}
+	_, page := app.Login(apptest.AgentEmail).Get("/threads/"+itoa(threads.Data[0].ID), nil)
+	if !strings.Contains(page, `data-testid="bubble-edited"`) || strings.Contains(page, `data-testid="edit-history"`) {
+		t.Fatalf("thread page:\n%.2000s", page)
+	}
+}

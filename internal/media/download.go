@@ -111,7 +111,13 @@ func NewDownloader(cfg DownloaderConfig) *Downloader {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
-	return &Downloader{cfg: cfg}
+	d := &Downloader{cfg: cfg}
+	if cfg.HTTP.CheckRedirect == nil {
+		client := *cfg.HTTP
+		client.CheckRedirect = d.checkRedirect
+		d.cfg.HTTP = &client
+	}
+	return d
 }
 
 // Request is one media id to fetch.
@@ -282,7 +288,7 @@ func lookupError(resp *http.Response, body []byte) error {
 func (d *Downloader) fetch(ctx context.Context, src Source, rawURL, want, mime string) (Result, error) {
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	r, err := http.NewRequestWithContext(cctx, http.MethodGet, rawURL, nil)
+	r, err := http.NewRequestWithContext(context.WithValue(cctx, providerKey{}, src.Provider), http.MethodGet, rawURL, nil)
 	if err != nil {
 		return Result{}, &Error{Outcome: Transient, Reason: "media download: bad URL"}
 	}

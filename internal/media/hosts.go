@@ -1,7 +1,9 @@
 package media
 
 import (
+	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -23,7 +25,7 @@ func (d *Downloader) downloadHostError(provider string, u *url.URL) string {
 		return "it has no host"
 	}
 	for _, base := range []string{d.cfg.GraphBaseURL, d.cfg.PositusBaseURL} {
-		if b, err := url.Parse(base); err == nil && strings.EqualFold(b.Host, u.Host) {
+		if b, err := url.Parse(base); err == nil && strings.EqualFold(b.Host, u.Host) && b.Scheme == u.Scheme {
 			return ""
 		}
 	}
@@ -55,4 +57,24 @@ func inDomains(host string, domains []string) bool {
 		}
 	}
 	return false
+}
+
+// providerKey carries a download's provider in its request context, for checkRedirect.
+type providerKey struct{}
+
+// checkRedirect applies the same rule to every redirect of a download (the client keeps the
+// token on a redirect within the domain): HTTPS never becomes plain HTTP, and the target
+// must be a host the download could have been sent to.
+func (d *Downloader) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return errors.New("a redirect from HTTPS to " + req.URL.Scheme + " is refused")
+	}
+	provider, _ := req.Context().Value(providerKey{}).(string)
+	if why := d.downloadHostError(provider, req.URL); why != "" {
+		return errors.New("a redirect is refused: " + why)
+	}
+	return nil
 }

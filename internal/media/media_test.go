@@ -303,9 +303,18 @@ func TestDownloadFaults(t *testing.T) {
 // the configured API hosts, or the domains COEX_MEDIA_DOWNLOAD_HOSTS adds. A refused URL
 // is a permanent failure that names why, and nothing is requested from it.
 func TestDownloadOnlyFromMediaHosts(t *testing.T) {
-	var cdnHits atomic.Int32
+	var cdnHits, plainHits atomic.Int32
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plainHits.Add(1)
+		_, _ = w.Write([]byte("jpeg bytes"))
+	}))
+	t.Cleanup(plain.Close)
 	cdn := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cdnHits.Add(1)
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, plain.URL+"/file", http.StatusFound) // HTTPS → plain HTTP, token along
+			return
+		}
 		_, _ = w.Write([]byte("jpeg bytes"))
 	}))
 	t.Cleanup(cdn.Close)
@@ -336,6 +345,7 @@ func TestDownloadOnlyFromMediaHosts(t *testing.T) {
 		{"positus: plain http", positus, "http://cdn.positus.global/1", "not HTTPS"},
 		{"an added domain", meta, cdn.URL + "/file?sig=1", ""},
 		{"the configured API host, plain http", positus, api.URL + "/file", ""}, // a simulator or test server
+		{"a redirect from HTTPS to plain HTTP", meta, cdn.URL + "/moved", "redirect"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			answer.Store(tc.url)
@@ -348,6 +358,10 @@ func TestDownloadOnlyFromMediaHosts(t *testing.T) {
 				fromCDN := strings.HasPrefix(tc.url, cdn.URL)
 				if res.Size == 0 || fromCDN != (cdnHits.Load() == before+1) {
 					t.Fatalf("downloaded %+v, %d requests to the CDN", res, cdnHits.Load()-before)
+				}
+			case tc.refuse == "redirect":
+				if err == nil || !strings.Contains(err.Error(), "redirect") || plainHits.Load() != 0 {
+					t.Fatalf("got %v, %d requests to the plain host; want the redirect refused before it is followed", err, plainHits.Load())
 				}
 			default:
 				o, _ := media.OutcomeOf(err)

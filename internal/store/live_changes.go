@@ -31,23 +31,36 @@ func (db *DB) ChangedMessages(ctx context.Context, threadID uint64, from, upTo s
 
 	wamids := map[string]bool{}
 	// Messages written again since (a message only inserted since is new, not changed: the
-	// poll lists it as new when it is after the page), and the messages that reactions
-	// stored since react to.
-	err = db.rawQuery(ctx, "SELECT m.wamid, m.type, m.reaction_to FROM messages m WHERE "+inRange+
-		" AND m.updated_at > ? AND (m.updated_at > m.created_at OR m.type = '"+reactionType+"')",
+	// poll lists it as new when it is after the page).
+	err = db.rawQuery(ctx, "SELECT m.wamid FROM messages m WHERE "+inRange+" AND m.updated_at > ? AND m.updated_at > m.created_at",
 		append(append([]any{}, rangeArgs...), since), func(r *sql.Rows) error {
-			var w, typ, to string
-			if err := r.Scan(&w, &typ, &to); err != nil {
+			var w string
+			if err := r.Scan(&w); err != nil {
 				return err
 			}
 			wamids[w] = true
-			if typ == reactionType && to != "" {
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("changed messages of thread %d: %w", threadID, translate(err))
+	}
+	// The messages that reactions stored since react to: a reaction comes after its message,
+	// so also after the page's last one; only its message need be on the page.
+	err = db.rawQuery(ctx, "SELECT m.wamid, m.reaction_to FROM messages m WHERE m.thread_id = ? AND m.type = '"+reactionType+
+		"' AND m.updated_at > ? AND (m.ts > ? OR (m.ts = ? AND m.wamid >= ?))",
+		[]any{threadID, since, lo.TS, lo.TS, lo.WAMID}, func(r *sql.Rows) error {
+			var w, to string
+			if err := r.Scan(&w, &to); err != nil {
+				return err
+			}
+			wamids[w] = true // a reaction listed on its own, when it is on the page
+			if to != "" {
 				wamids[to] = true
 			}
 			return nil
 		})
 	if err != nil {
-		return nil, fmt.Errorf("changed messages of thread %d: %w", threadID, translate(err))
+		return nil, fmt.Errorf("reactions of thread %d: %w", threadID, translate(err))
 	}
 	// Messages whose media job changed since (stored, failed, expired).
 	err = db.rawQuery(ctx, "SELECT m.wamid FROM messages m JOIN media_jobs j ON j.phone_number_id = m.phone_number_id AND j.media_id = m.media_id WHERE "+

@@ -52,6 +52,10 @@ func TestChangedMessagesForLiveViews(t *testing.T) {
 		if g := got(from, upTo, since); !reflect.DeepEqual(g, []string{"wamid.c2", "wamid.c3"}) {
 			t.Errorf("changed = %v, want the edited c2 and the reacted-to c3 (c5 is only new)", g)
 		}
+		// A page ending at c4 (before the reaction and c5): the reaction to c3 still counts.
+		if g := got(from, store.MessageCursor(130, "wamid.c4"), since); !reflect.DeepEqual(g, []string{"wamid.c2", "wamid.c3"}) {
+			t.Errorf("changed on a page ending before the reaction = %v, want [wamid.c2 wamid.c3]", g)
+		}
 		if g := got(store.MessageCursor(120, "wamid.c3"), upTo, since); !reflect.DeepEqual(g, []string{"wamid.c3"}) {
 			t.Errorf("changed from c3 on = %v, want [wamid.c3]", g)
 		}

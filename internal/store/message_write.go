@@ -238,11 +238,19 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 	}
 	// Reactions that are listed items, or stop being ones (their message arrived, a later
 	// reaction replaced them): read once the threads are locked (see reactionItemDeltas).
-	// Only a thread that lists reactions can hold one waiting for a message stored now.
+	// Only a number with a thread that lists reactions can hold one waiting for a message
+	// stored now: usually the message's own thread, but not always (a contact known by two
+	// identities until they are linked).
 	var waited []string
-	for _, r := range insertedMessages {
-		if reactionItems[r.ThreadID] > 0 || recount[r.ThreadID] {
-			waited = append(waited, r.WAMID)
+	if len(insertedMessages) > 0 {
+		waiting, err := db.hasReactionItems(ctx, pnid, reactionItems)
+		if err != nil {
+			return res, err
+		}
+		for _, r := range insertedMessages {
+			if waiting || recount[r.ThreadID] {
+				waited = append(waited, r.WAMID)
+			}
 		}
 	}
 	var items map[uint64]int

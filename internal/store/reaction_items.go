@@ -140,6 +140,23 @@ func (db *DB) reactionItemDeltas(ctx context.Context, pnid string, reactions []*
 	return deltas, nil
 }
 
+// hasReactionItems reports whether any thread of the number lists reactions of its own,
+// looking first at the threads just locked (their reaction_items, read under the lock).
+func (db *DB) hasReactionItems(ctx context.Context, pnid string, locked map[uint64]int) (bool, error) {
+	for _, n := range locked {
+		if n > 0 {
+			return true, nil
+		}
+	}
+	var one int
+	err := db.rawQuery(ctx, "SELECT 1 FROM threads WHERE phone_number_id = ? AND reaction_items > 0 LIMIT 1", []any{pnid},
+		func(r *sql.Rows) error { return r.Scan(&one) })
+	if err != nil {
+		return false, fmt.Errorf("threads with reactions: %w", err)
+	}
+	return one == 1, nil
+}
+
 // addThreadItems adds reactions listed on their own (negative: removes them) to threads'
 // message_count and reaction_items.
 func (db *DB) addThreadItems(ctx context.Context, deltas map[uint64]int) error {

@@ -276,3 +276,32 @@ func TestMigrationRecountsThreadsWithReactions(t *testing.T) {
 		})
 	}
 }
+
+// A reaction stored in one thread to a message that arrives in another (a contact known by
+// two identities until they are linked): the reaction stops being an item of its thread.
+func TestReactionInAnotherThreadThanItsMessage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const c1, c2 = "5511922220001", "5511922220002"
+		steps := []struct {
+			apply []coex.Message
+			want  map[string][]string
+		}{
+			{[]coex.Message{textMsg("wamid.Z", c1, "inbound", 100), textMsg("wamid.Q", c2, "inbound", 110),
+				reactionMsg("wamid.rM", c2, "inbound", "wamid.M", "👍", 120)},
+				map[string][]string{c1: {"wamid.Z"}, c2: {"wamid.Q", "wamid.rM→wamid.M"}}},
+			{[]coex.Message{textMsg("wamid.M", c1, "inbound", 105)},
+				map[string][]string{c1: {"wamid.Z", "wamid.M"}, c2: {"wamid.Q"}}},
+		}
+		for i, st := range steps {
+			if _, err := db.ApplyMessages(ctx, rPNID, st.apply); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []string{c1, c2} {
+				if items, _ := listedAndCounted(t, db, c); !reflect.DeepEqual(items, st.want[c]) {
+					t.Errorf("step %d: %s lists %v, want %v", i, c, items, st.want[c])
+				}
+			}
+		}
+	})
+}

@@ -73,15 +73,16 @@ func (db *DB) addToThreads(ctx context.Context, pnid string, added map[string]*t
 	slices.Sort(contacts)
 	var suffix string
 	if db.dialect == MySQL {
-		// Assignments read the columns assigned after them: message_count goes last.
+		// A thread made by ensureThreads has no time span yet (0): it takes the batch's. (Not
+		// message_count = 0: a thread can hold reactions that are not listed items.)
 		suffix = ` ON DUPLICATE KEY UPDATE
-  first_message_at = IF(message_count = 0, VALUES(first_message_at), LEAST(first_message_at, VALUES(first_message_at))),
-  last_message_at = IF(message_count = 0, VALUES(last_message_at), GREATEST(last_message_at, VALUES(last_message_at))),
+  first_message_at = IF(first_message_at = 0, VALUES(first_message_at), LEAST(first_message_at, VALUES(first_message_at))),
+  last_message_at = IF(last_message_at = 0, VALUES(last_message_at), GREATEST(last_message_at, VALUES(last_message_at))),
   message_count = message_count + VALUES(message_count)`
 	} else {
 		suffix = ` ON CONFLICT (phone_number_id, contact_wa_id) DO UPDATE SET
-  first_message_at = CASE WHEN threads.message_count = 0 THEN excluded.first_message_at ELSE MIN(threads.first_message_at, excluded.first_message_at) END,
-  last_message_at = CASE WHEN threads.message_count = 0 THEN excluded.last_message_at ELSE MAX(threads.last_message_at, excluded.last_message_at) END,
+  first_message_at = CASE WHEN threads.first_message_at = 0 THEN excluded.first_message_at ELSE MIN(threads.first_message_at, excluded.first_message_at) END,
+  last_message_at = CASE WHEN threads.last_message_at = 0 THEN excluded.last_message_at ELSE MAX(threads.last_message_at, excluded.last_message_at) END,
   message_count = threads.message_count + excluded.message_count`
 	}
 	batch := db.rowsPerStatement(5)
