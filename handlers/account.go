@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/apperr"
+	"coexhistory/internal/i18n"
 	"coexhistory/views/pages"
 )
 
@@ -17,7 +18,7 @@ func (h *Handlers) accountView(c echo.Context) pages.AccountView {
 }
 
 func (h *Handlers) accountPage(c echo.Context) error {
-	return render(c, http.StatusOK, pages.Account(h.page(c, "Password and sessions", ""), h.accountView(c)))
+	return render(c, http.StatusOK, pages.Account(h.page(c, i18n.T(ctx(c), "account.title"), ""), h.accountView(c)))
 }
 
 func (h *Handlers) changePassword(c echo.Context) error {
@@ -35,7 +36,7 @@ func (h *Handlers) changePassword(c echo.Context) error {
 			v.Form.Errors = map[string]string{}
 		}
 		if !isHX(c) {
-			return render(c, http.StatusUnprocessableEntity, pages.Account(h.page(c, "Password and sessions", ""), v))
+			return render(c, http.StatusUnprocessableEntity, pages.Account(h.page(c, i18n.T(ctx(c), "account.title"), ""), v))
 		}
 		return render(c, http.StatusUnprocessableEntity, pages.PasswordForm(v))
 	}
@@ -47,11 +48,11 @@ func (h *Handlers) changePassword(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	v.Form = pages.SimpleForm{Message: "Your password is changed. Your other sessions have ended."}
+	v.Form = pages.SimpleForm{Message: i18n.T(ctx(c), "account.changed")}
 	if isHX(c) {
 		return render(c, http.StatusOK, pages.PasswordForm(v))
 	}
-	return render(c, http.StatusOK, pages.Account(h.page(c, "Password and sessions", ""), v))
+	return render(c, http.StatusOK, pages.Account(h.page(c, i18n.T(ctx(c), "account.title"), ""), v))
 }
 
 func (h *Handlers) signOutEverywhere(c echo.Context) error {

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -10,6 +9,7 @@ import (
 
 	"coexhistory/internal/apperr"
 	"coexhistory/internal/auth"
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 	"coexhistory/views/pages"
@@ -39,7 +39,7 @@ func (h *Handlers) auditPage(c echo.Context) error {
 	if isHX(c) && before > 0 {
 		return render(c, http.StatusOK, pages.AuditRows(v))
 	}
-	return render(c, http.StatusOK, pages.Audit(h.page(c, "Audit", "audit"), v))
+	return render(c, http.StatusOK, pages.Audit(h.page(c, i18n.T(ctx(c), "nav.audit"), "audit"), v))
 }
 
 func (h *Handlers) usersView(c echo.Context) (pages.UsersView, error) {
@@ -70,7 +70,7 @@ func (h *Handlers) usersPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, pages.Users(h.page(c, "Users & tokens", "users"), v))
+	return render(c, http.StatusOK, pages.Users(h.page(c, i18n.T(ctx(c), "nav.users"), "users"), v))
 }
 
 func (h *Handlers) createUser(c echo.Context) error {
@@ -162,27 +162,27 @@ func (h *Handlers) renderUsers(c echo.Context, v pages.UsersView) error {
 	if isHX(c) {
 		return render(c, http.StatusOK, pages.UserList(v))
 	}
-	return render(c, http.StatusOK, pages.Users(h.page(c, "Users & tokens", "users"), v))
+	return render(c, http.StatusOK, pages.Users(h.page(c, i18n.T(ctx(c), "nav.users"), "users"), v))
 }
 
 func (h *Handlers) disableUser(c echo.Context, a auth.Actor, id uint64) (string, error) {
 	u, err := h.deps.Auth.DisableUser(ctx(c), a, id)
-	return u.Email + " is disabled: signed out everywhere, API tokens revoked.", err
+	return i18n.T(ctx(c), "users.disabledNotice", map[string]any{"Email": u.Email}), err
 }
 
 func (h *Handlers) enableUser(c echo.Context, a auth.Actor, id uint64) (string, error) {
 	u, err := h.deps.Auth.EnableUser(ctx(c), a, id)
-	return u.Email + " can sign in again.", err
+	return i18n.T(ctx(c), "users.enabledNotice", map[string]any{"Email": u.Email}), err
 }
 
 func (h *Handlers) deleteUser(c echo.Context, a auth.Actor, id uint64) (string, error) {
 	u, err := h.deps.Auth.DeleteUser(ctx(c), a, id)
-	return u.Email + " is deleted.", err
+	return i18n.T(ctx(c), "users.deletedNotice", map[string]any{"Email": u.Email}), err
 }
 
 func (h *Handlers) endUserSessions(c echo.Context, a auth.Actor, id uint64) (string, error) {
 	n, err := h.deps.Auth.EndSessions(ctx(c), a, id)
-	return fmt.Sprintf("Ended %d sessions.", n), err
+	return i18n.NPlain(ctx(c), "users.sessionsEnded", int64(n)), err
 }
 
 func (h *Handlers) setUserRole(c echo.Context) error {
@@ -206,11 +206,11 @@ func (h *Handlers) setUserRole(c echo.Context) error {
 			v.Error = f
 		}
 		if !isHX(c) {
-			return render(c, http.StatusUnprocessableEntity, pages.Users(h.page(c, "Users & tokens", "users"), v))
+			return render(c, http.StatusUnprocessableEntity, pages.Users(h.page(c, i18n.T(ctx(c), "nav.users"), "users"), v))
 		}
 		return render(c, http.StatusUnprocessableEntity, pages.UserList(v))
 	}
-	v.Notice = u.Email + " is now " + u.Role + "."
+	v.Notice = i18n.T(ctx(c), "users.roleNotice", map[string]any{"Email": u.Email, "Role": pages.RoleLabel(ctx(c), u.Role)})
 	return h.renderUsers(c, v)
 }
 

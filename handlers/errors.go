@@ -35,7 +35,7 @@ func (h *Handlers) ErrorHandler(err error, c echo.Context) {
 	case isHX(c):
 		werr = render(c, status, pages.ErrorFragment(pages.ErrorView{Status: status, Message: safe, RequestID: reqID}))
 	default:
-		werr = render(c, status, pages.ErrorPage(h.page(c, http.StatusText(status), ""), pages.ErrorView{
+		werr = render(c, status, pages.ErrorPage(h.page(c, pages.StatusTitle(ctx(c), status, http.StatusText(status)), ""), pages.ErrorView{
 			Status: status, Title: http.StatusText(status), Message: safe, RequestID: reqID,
 		}))
 	}

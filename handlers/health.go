@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/store"
 	"coexhistory/views/pages"
 )
@@ -49,5 +50,5 @@ func (h *Handlers) healthPage(c echo.Context) error {
 		v.Rows = append(v.Rows, pages.HealthRow{Number: pages.NumberRow{PhoneNumberID: pnid}, LastWebhook: w.LastAt, Failed: w.Failed,
 			Backlog: w.Backlog, LastError: w.LastError, LastErrorAt: w.LastErrorAt})
 	}
-	return render(c, http.StatusOK, pages.Health(h.page(c, "Health", "health"), v))
+	return render(c, http.StatusOK, pages.Health(h.page(c, i18n.T(ctx(c), "nav.health"), "health"), v))
 }

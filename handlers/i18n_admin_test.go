@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"coexhistory/internal/apptest"
+	"coexhistory/internal/store"
 	"coexhistory/internal/store/storetest"
 	"coexhistory/models"
 )
@@ -127,6 +128,116 @@ func TestNumbersAndSyncInPortuguese(t *testing.T) {
 			res, _ = pt.SendForm(http.MethodDelete, fmt.Sprintf("/numbers/%d", s.open.ID), nil, apptest.HX())
 			if _, msg := flashOf(t, res); msg != "Número removido." {
 				t.Fatalf("pt-BR removed toast %q", msg)
+			}
+		})
+	}
+}
+
+// TestAdminPagesInPortuguese: a pt-BR admin reads the inbox (a failed webhook, its raw
+// JSON page, the reprocess toast), health, the audit log, users and tokens (with an
+// account action's notice), the account page and its errors, and the full error page in
+// Portuguese; the English admin reads them as before, and the audit log keeps English.
+func TestAdminPagesInPortuguese(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			s := newSyncApp(t, dialect)
+			en, pt := langAdmins(t, s.App)
+			bad := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"history","value":{"metadata":{"phone_number_id":"623400011122233"},"history":[{"metadata":{"phase":1,"chunk_order":"x","progress":5},"threads":[]}]}}]}]}`)
+			if status, _ := postWebhook(t, s.App, "/webhooks/whatsapp", bad, signed(bad)); status != http.StatusOK {
+				t.Fatalf("post = %d", status)
+			}
+			if _, err := s.Services.Ingest.Drain(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+
+			d := get(t, pt, "/admin/inbox", nil)
+			wantTexts(t, "pt-BR inbox", d.Find("main"),
+				[]string{"Caixa de entrada de webhooks", "número desconhecido", "recusado", "pendente", "falhou", "Estado", "Campo", "Filtrar", "Recebido em", "Tamanho", "JSON bruto", "Reprocessar"},
+				[]string{"Webhook inbox", "unknown_number", "refused", "pending", "failed", "Raw JSON", "Received", "Filter"})
+			id := d.Find(`[data-testid="inbox-row"][data-state="failed"] td`).First().Text()
+			wantTexts(t, "pt-BR webhook", get(t, pt, "/admin/inbox/"+id, nil).Find("main"),
+				[]string{"Webhook nº " + id, "Voltar para a caixa de entrada", "falhou"}, []string{"Back to the inbox"})
+			res, _ := pt.PostForm("/admin/inbox/"+id+"/reprocess", nil, apptest.HX())
+			if _, msg := flashOf(t, res); msg != "Webhook na fila para reprocessar." {
+				t.Fatalf("reprocess toast %q", msg)
+			}
+			if _, err := s.Services.Ingest.Drain(context.Background()); err != nil { // failed again: a row to reprocess
+				t.Fatal(err)
+			}
+			res, _ = en.PostForm("/admin/inbox/"+id+"/reprocess", nil, apptest.HX())
+			if _, msg := flashOf(t, res); msg != "Webhook queued for reprocessing." {
+				t.Fatalf("English reprocess toast %q", msg)
+			}
+
+			wantTexts(t, "pt-BR health", get(t, pt, "/admin/health", nil).Find("main"),
+				[]string{"Saúde", "num relance", "Último webhook", "Aguardando", "Não sincronizado"},
+				[]string{"at a glance", "Last webhook", "Waiting", "Not synced"})
+			d = get(t, pt, "/admin/audit", nil)
+			wantTexts(t, "pt-BR audit", d.Find("main"),
+				[]string{"Registro de auditoria", "Todas as ações", "Quando", "Quem", "Alvo", "Detalhe", "number.create", `label="Loja Aberta"`},
+				[]string{"Audit log", "All actions", "Who did what"})
+
+			d = get(t, pt, "/admin/users", nil)
+			wantTexts(t, "pt-BR users", d.Find("main"),
+				[]string{"Usuários e tokens de API", "Contas da equipe", "administrador", "atendente", "você", "Última entrada:", "nunca", "Gerenciar",
+					"Alterar função", "Redefinir senha", "Desativar", "Adicionar conta", "Pelo menos 12 caracteres.", "Novo token", "Criar token"},
+				[]string{"Staff accounts", "Last sign-in", "never", "Manage", "Change role", "Add account", "New token", "Create token"})
+			agent := d.Find(`[data-testid="user-row"][data-email="`+apptest.AgentEmail+`"]`).AttrOr("id", "")
+			res, body := pt.PostForm("/admin/users/"+strings.TrimPrefix(agent, "user-")+"/disable", nil, apptest.HX())
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("disable = %d", res.StatusCode)
+			}
+			if got := pageText(convDoc(t, body).Find(`[data-testid="users-notice"]`)); got != "A conta "+apptest.AgentEmail+" foi desativada: desconectada de todos os aparelhos, tokens de API revogados." {
+				t.Fatalf("disable notice %q", got)
+			}
+			res, body = en.PostForm("/admin/users/"+strings.TrimPrefix(agent, "user-")+"/enable", nil, apptest.HX())
+			if got := pageText(convDoc(t, body).Find(`[data-testid="users-notice"]`)); got != apptest.AgentEmail+" can sign in again." {
+				t.Fatalf("English enable notice %q", got)
+			}
+			res, body = pt.PostForm("/admin/users", url.Values{"email": {"x"}, "password": {"curta"}, "role": {"agent"}}, apptest.HX())
+			wantTexts(t, "pt-BR user form errors", convDoc(t, body).Selection,
+				[]string{"Corrija os campos destacados.", "Informe um endereço de e-mail válido", "Use pelo menos 12 caracteres."},
+				[]string{"Please correct", "Enter a valid", "Use at least"})
+
+			d = get(t, pt, "/account", nil)
+			wantTexts(t, "pt-BR account", d.Find("main"),
+				[]string{"Senha e sessões", "Conectado como " + ptAdminEmail, "Senha atual", "Nova senha", "Repita a nova senha", "Alterar senha", "Sair de todos os aparelhos"},
+				[]string{"Password and sessions", "Signed in", "Current password", "Change password", "Sign out everywhere"})
+			res, body = pt.PostForm("/account/password", url.Values{"current": {"errada"}, "new": {"curta"}, "confirm": {"outra"}}, apptest.HX())
+			wantTexts(t, "pt-BR password errors", convDoc(t, body).Selection,
+				[]string{"Esta não é a sua senha atual.", "Use pelo menos 12 caracteres.", "As duas novas senhas são diferentes."},
+				[]string{"This is not", "Use at least", "differ"})
+
+			res, body = pt.Get("/numbers/999999", nil)
+			if res.StatusCode != http.StatusNotFound {
+				t.Fatalf("missing number = %d", res.StatusCode)
+			}
+			d = convDoc(t, body)
+			wantTexts(t, "pt-BR error page", d.Find("main"), []string{"Não encontrado", "Este número não existe (mais).", "Voltar para os números"},
+				[]string{"Not Found", "Back to the numbers"})
+			if title := d.Find("title").Text(); title != "Não encontrado · coexhistory" {
+				t.Fatalf("error page title %q", title)
+			}
+
+			// English: the same pages as before.
+			wantTexts(t, "English inbox", get(t, en, "/admin/inbox", nil).Find("main"),
+				[]string{"Webhook inbox", "unknown_number", "refused", "pending", "Raw JSON", "Received"}, []string{"Caixa", "pendente"})
+			wantTexts(t, "English health", get(t, en, "/admin/health", nil).Find("main"),
+				[]string{"Health", "Every number's history sync and webhooks at a glance.", "Last webhook"}, []string{"Saúde"})
+			wantTexts(t, "English audit", get(t, en, "/admin/audit", nil).Find("main"),
+				[]string{"Audit log", "All actions", "Target", "user.disable", "ended 0 sessions, revoked 0 tokens", "user.enable"}, []string{"Registro"})
+			wantTexts(t, "English users", get(t, en, "/admin/users", nil).Find("main"),
+				[]string{"Users & API tokens", "Staff accounts", "Last sign-in:", "Change role", "Add account", "Create token", "Agent (reads and searches)"},
+				[]string{"Usuários", "atendente"})
+			wantTexts(t, "English account", get(t, en, "/account", nil).Find("main"),
+				[]string{"Password and sessions", "Signed in as " + apptest.AdminEmail + ".", "Current password", "Change password"}, []string{"Senha"})
+			_, body = en.Get("/numbers/999999", nil)
+			wantTexts(t, "English error page", convDoc(t, body).Find("main"), []string{"Not Found", "This number does not exist (any more).", "Back to the numbers"}, []string{"Voltar"})
+
+			// The audit log keeps English.
+			entries, err := s.DB.ListAudit(context.Background(), store.AuditFilter{Action: "user.disable"})
+			if err != nil || len(entries) != 1 || entries[0].Target != apptest.AgentEmail {
+				t.Fatalf("audit %+v %v", entries, err)
 			}
 		})
 	}

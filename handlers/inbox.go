@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"coexhistory/internal/apperr"
+	"coexhistory/internal/i18n"
 	"coexhistory/internal/store"
 	"coexhistory/models"
 	"coexhistory/views/pages"
@@ -37,7 +38,7 @@ func (h *Handlers) inboxPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := h.page(c, "Inbox", "inbox")
+	p := h.page(c, i18n.T(ctx(c), "nav.inbox"), "inbox")
 	v := pages.InboxView{State: f.State, Field: f.Field, CSRFToken: p.CSRFToken}
 	for _, it := range items {
 		v.Rows = append(v.Rows, inboxRow(it))
@@ -77,7 +78,7 @@ func (h *Handlers) inboxItemPage(c echo.Context) error {
 	if json.Indent(&buf, it.Body, "", "  ") == nil {
 		pretty = buf.String()
 	}
-	p := h.page(c, "Webhook", "inbox")
+	p := h.page(c, i18n.T(ctx(c), "inbox.pageTitle"), "inbox")
 	return render(c, http.StatusOK, pages.InboxItem(p, pages.InboxItemView{Row: inboxRow(it), Pretty: pretty, CSRFToken: p.CSRFToken}))
 }
 
@@ -98,6 +99,6 @@ func (h *Handlers) reprocessInbox(c echo.Context) error {
 	pr, _ := principal(c)
 	_ = h.deps.Admin.Audit(ctx(c), models.AuditEntry{Actor: pr.Name, Action: "inbox.reprocess", Target: strconv.FormatUint(it.ID, 10), RemoteIP: c.RealIP()})
 	it.State, it.Error = models.InboxPending, ""
-	flash(c, "success", "Webhook queued for reprocessing.")
+	flash(c, "success", i18n.T(ctx(c), "inbox.queued"))
 	return render(c, http.StatusOK, pages.InboxRowView(inboxRow(it), pr.CSRFToken))
 }

@@ -32,6 +32,10 @@ const touchEvery = time.Minute
 // MinPasswordLength is the shortest password accepted for an account.
 const MinPasswordLength = 12
 
+// passwordTooShort is the rule of MinPasswordLength in words, spelled out so the pages can
+// show it in the reader's language (i18n.Known).
+const passwordTooShort = "Use at least 12 characters."
+
 // Store is what auth needs from the database.
 type Store interface {
 	ThrottleStore
@@ -103,7 +107,7 @@ func ValidRole(r string) bool { return r == models.RoleAdmin || r == models.Role
 func passwordProblem(password string) string {
 	switch {
 	case len(password) < MinPasswordLength:
-		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+		return passwordTooShort
 	case len(password) > 72:
 		return "Use at most 72 characters."
 	}

@@ -82,3 +82,56 @@ var accountStateIDs = map[string]string{
 	"reconnected":     msg("account.state.reconnected"),
 	"app_uninstalled": msg("account.state.app_uninstalled"),
 }
+
+// InboxStateLabel is a webhook's inbox state in words; English shows the state itself.
+func InboxStateLabel(ctx context.Context, s string) string {
+	if id, ok := inboxStateIDs[s]; ok {
+		return i18n.T(ctx, id)
+	}
+	return s
+}
+
+var inboxStateIDs = map[string]string{
+	"pending":        msg("inbox.st.pending"),
+	"processing":     msg("inbox.st.processing"),
+	"done":           msg("inbox.st.done"),
+	"failed":         msg("inbox.st.failed"),
+	"unknown_number": msg("inbox.st.unknown_number"),
+	"refused":        msg("inbox.st.refused"),
+}
+
+// RoleLabel is a staff role in words; English shows the role itself.
+func RoleLabel(ctx context.Context, r string) string {
+	switch r {
+	case "admin":
+		return i18n.T(ctx, "role.admin")
+	case "agent":
+		return i18n.T(ctx, "role.agent")
+	}
+	return r
+}
+
+// StatusTitle is the title of an error page for an HTTP status; English is Go's status
+// text (title), as before.
+func StatusTitle(ctx context.Context, status int, title string) string {
+	if id, ok := statusIDs[status]; ok {
+		return i18n.T(ctx, id)
+	}
+	return title
+}
+
+var statusIDs = map[int]string{
+	400: msg("status.400"),
+	401: msg("status.401"),
+	403: msg("status.403"),
+	404: msg("status.404"),
+	405: msg("status.405"),
+	409: msg("status.409"),
+	413: msg("status.413"),
+	422: msg("status.422"),
+	429: msg("status.429"),
+	500: msg("status.500"),
+	502: msg("status.502"),
+	503: msg("status.503"),
+	504: msg("status.504"),
+}
