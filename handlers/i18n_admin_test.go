@@ -190,6 +190,11 @@ func TestAdminPagesInPortuguese(t *testing.T) {
 			if got := pageText(convDoc(t, body).Find(`[data-testid="users-notice"]`)); got != "A conta "+apptest.AgentEmail+" foi desativada: desconectada de todos os aparelhos, tokens de API revogados." {
 				t.Fatalf("disable notice %q", got)
 			}
+			self := strings.TrimPrefix(d.Find(`[data-testid="user-row"][data-email="`+ptAdminEmail+`"]`).AttrOr("id", ""), "user-")
+			res, body = pt.SendForm(http.MethodDelete, "/admin/users/"+self, nil, apptest.HX())
+			if res.StatusCode != http.StatusConflict || !strings.Contains(body, "Você não pode excluir a sua própria conta.") {
+				t.Fatalf("deleting one's own account = %d: %.300s", res.StatusCode, body)
+			}
 			res, body = en.PostForm("/admin/users/"+strings.TrimPrefix(agent, "user-")+"/enable", nil, apptest.HX())
 			if got := pageText(convDoc(t, body).Find(`[data-testid="users-notice"]`)); got != apptest.AgentEmail+" can sign in again." {
 				t.Fatalf("English enable notice %q", got)

@@ -73,9 +73,11 @@ func (s *Service) keepsAnAdmin(ctx context.Context, u models.User) error {
 	return nil
 }
 
-func notSelf(a Actor, u models.User, what string) error {
+// notSelf refuses an action on the actor's own account with refusal, a whole sentence (so
+// the pages can show it in the reader's language).
+func notSelf(a Actor, u models.User, refusal string) error {
 	if a.UserID != 0 && a.UserID == u.ID {
-		return apperr.New(apperr.Conflict, "You cannot "+what+" your own account.")
+		return apperr.New(apperr.Conflict, refusal)
 	}
 	return nil
 }
@@ -87,7 +89,7 @@ func (s *Service) DisableUser(ctx context.Context, a Actor, id uint64) (models.U
 	if err != nil {
 		return u, err
 	}
-	if err := notSelf(a, u, "disable"); err != nil {
+	if err := notSelf(a, u, "You cannot disable your own account."); err != nil {
 		return u, err
 	}
 	if u.DisabledAt != nil {
@@ -127,7 +129,7 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id uint64) (models.Us
 	if err != nil {
 		return u, err
 	}
-	if err := notSelf(a, u, "delete"); err != nil {
+	if err := notSelf(a, u, "You cannot delete your own account."); err != nil {
 		return u, err
 	}
 	if err := s.keepsAnAdmin(ctx, u); err != nil {
@@ -153,7 +155,7 @@ func (s *Service) SetRole(ctx context.Context, a Actor, id uint64, role string) 
 		return u, err
 	}
 	if role != models.RoleAdmin {
-		if err := notSelf(a, u, "demote"); err != nil {
+		if err := notSelf(a, u, "You cannot demote your own account."); err != nil {
 			return u, err
 		}
 		if err := s.keepsAnAdmin(ctx, u); err != nil {
