@@ -235,7 +235,13 @@ func (db *DB) linkIdentities(ctx context.Context, pnid string, ids []identity, l
 				return nil, nil, err
 			}
 		} else if old == "" && strings.HasPrefix(l.alias, "p:") {
-			// A thread of the new number stored before the change is merged too.
+			// A thread of the new number stored before the change is merged too. The alias
+			// is written first: a transaction storing the new number's messages meanwhile
+			// either sees it (its locked read waits for this commit, see movedContacts) or
+			// committed before this transaction reads the thread below, which then moves them.
+			if err := db.setAlias(ctx, pnid, l.alias, key, aliases); err != nil {
+				return nil, nil, err
+			}
 			if err := db.mergeContact(ctx, pnid, strings.TrimPrefix(l.alias, "p:"), key, aliases); err != nil {
 				return nil, nil, err
 			}
@@ -400,4 +406,30 @@ func keyOf(rows []msgRow, wamid string) string {
 		}
 	}
 	return ""
+}
+
+// movedContacts reports whether a phone number among contacts (thread keys) has been linked
+// to another contact since the contacts were resolved: a changed-number message committed
+// (or being committed: the read waits for it) meanwhile. The apply then starts again from
+// the contacts (errThreadsMoved). Call it with the threads locked.
+func (db *DB) movedContacts(ctx context.Context, pnid string, contacts []string) (bool, error) {
+	want := map[string]bool{}
+	for _, c := range contacts {
+		if c != "" && !IsUserKey(c) {
+			want["p:"+c] = true
+		}
+	}
+	if len(want) == 0 {
+		return false, nil
+	}
+	aliases, err := db.readAliases(ctx, pnid, want)
+	if err != nil {
+		return false, err
+	}
+	for alias, key := range aliases {
+		if key != strings.TrimPrefix(alias, "p:") {
+			return true, nil
+		}
+	}
+	return false, nil
 }

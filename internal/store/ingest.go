@@ -69,6 +69,19 @@ func (db *DB) ApplyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error
 	if in.PhoneNumberID == "" {
 		return ChunkResult{}, errors.New("apply chunk: no phone_number_id")
 	}
+	for attempt := 1; ; attempt++ {
+		res, err := db.applyChunk(ctx, in)
+		if !errors.Is(err, errThreadsMoved) || attempt == threadsMovedAttempts {
+			return res, err
+		}
+	}
+}
+
+// threadsMovedAttempts bounds how often an apply starts again because a thread it wrote to
+// was merged meanwhile (errThreadsMoved); each merge happens once.
+const threadsMovedAttempts = 4
+
+func (db *DB) applyChunk(ctx context.Context, in ChunkInput) (ChunkResult, error) {
 	rows := make([]msgRow, 0, len(in.Chunk.Messages))
 	for _, m := range in.Chunk.Messages {
 		if m.WAMID == "" {
@@ -187,6 +200,15 @@ func (db *DB) applyMessages(ctx context.Context, op, pnid string, msgs []coex.Me
 	if pnid == "" {
 		return ApplyResult{}, fmt.Errorf("%s: no phone_number_id", op)
 	}
+	for attempt := 1; ; attempt++ {
+		res, err := db.applyMessagesOnce(ctx, op, pnid, msgs)
+		if !errors.Is(err, errThreadsMoved) || attempt == threadsMovedAttempts {
+			return res, err
+		}
+	}
+}
+
+func (db *DB) applyMessagesOnce(ctx context.Context, op, pnid string, msgs []coex.Message) (ApplyResult, error) {
 	rows := make([]msgRow, 0, len(msgs))
 	names := map[string]string{}
 	for _, m := range msgs {

@@ -101,6 +101,11 @@ func mergeRow(cur *msgRow, in msgRow) (msgRow, bool) {
 // by another one: the transaction is rolled back and run again (see mergeMessages).
 var errConcurrentInsert = errors.New("a message was stored by a concurrent transaction")
 
+// errThreadsMoved says that a thread the transaction writes to was merged into another (or
+// renamed) after the messages' contacts were resolved: the apply starts again from the
+// contacts.
+var errThreadsMoved = errors.New("a thread was merged into another by a concurrent transaction")
+
 // mergeMessages merges incoming rows into the stored messages of a number (threads: the ids
 // of the incoming contacts' threads, from threadsFor): it reads the stored versions, locking
 // them (MySQL), merges with fn, writes the new and changed rows in multi-row upserts and
@@ -223,7 +228,7 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 	delete(recount, 0)
 	// Lock the threads whose counts change, in id order, reading how many reactions each
 	// lists on its own.
-	var reactionItems map[uint64]int
+	var reactionItems map[uint64]lockedThread
 	if len(added) > 0 || len(recount) > 0 {
 		ids := make([]uint64, 0, len(added)+len(recount))
 		for id := range recount {
@@ -234,6 +239,21 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		}
 		if reactionItems, err = db.lockThreads(ctx, ids); err != nil {
 			return res, err
+		}
+		// The threads were made, and the contacts resolved, before this transaction: a
+		// changed-number link committed since may have merged one into another (or renamed
+		// it). Then everything is resolved again (ErrThreadsMoved).
+		contacts := make([]string, 0, len(added))
+		for contact, d := range added {
+			if t, ok := reactionItems[d.threadID]; !ok || t.contact != contact {
+				return res, errThreadsMoved
+			}
+			contacts = append(contacts, contact)
+		}
+		if moved, err := db.movedContacts(ctx, pnid, contacts); err != nil {
+			return res, err
+		} else if moved {
+			return res, errThreadsMoved
 		}
 	}
 	// Reactions that are listed items, or stop being ones (their message arrived, a later

@@ -142,9 +142,9 @@ func (db *DB) reactionItemDeltas(ctx context.Context, pnid string, reactions []*
 
 // hasReactionItems reports whether any thread of the number lists reactions of its own,
 // looking first at the threads just locked (their reaction_items, read under the lock).
-func (db *DB) hasReactionItems(ctx context.Context, pnid string, locked map[uint64]int) (bool, error) {
-	for _, n := range locked {
-		if n > 0 {
+func (db *DB) hasReactionItems(ctx context.Context, pnid string, locked map[uint64]lockedThread) (bool, error) {
+	for _, t := range locked {
+		if t.reactionItems > 0 {
 			return true, nil
 		}
 	}

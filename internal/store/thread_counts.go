@@ -194,25 +194,31 @@ func (db *DB) ensureThreads(ctx context.Context, pnid string, contacts map[strin
 	return ids, nil
 }
 
-// lockThreads locks thread rows (MySQL; SQLite has one writer) in id order and returns
-// their reaction_items (see reaction_items.go), read under the lock.
-func (db *DB) lockThreads(ctx context.Context, ids []uint64) (map[uint64]int, error) {
+// lockedThread is a thread row as lockThreads read it under its lock.
+type lockedThread struct {
+	contact       string // contact_wa_id: the thread's contact key
+	reactionItems int    // see reaction_items.go
+}
+
+// lockThreads locks thread rows (MySQL; SQLite has one writer) in id order and returns them
+// as read under the lock; a thread merged into another meanwhile is absent.
+func (db *DB) lockThreads(ctx context.Context, ids []uint64) (map[uint64]lockedThread, error) {
 	slices.Sort(ids)
-	items := make(map[uint64]int, len(ids))
+	items := make(map[uint64]lockedThread, len(ids))
 	batch := db.keysPerStatement()
 	for start := 0; start < len(ids); start += batch {
 		part := ids[start:min(start+batch, len(ids))]
-		q := "SELECT id, reaction_items FROM threads WHERE id IN (" + sqlPlaceholders(len(part)) + ") ORDER BY id"
+		q := "SELECT id, contact_wa_id, reaction_items FROM threads WHERE id IN (" + sqlPlaceholders(len(part)) + ") ORDER BY id"
 		if db.dialect == MySQL {
 			q += " FOR UPDATE"
 		}
 		err := db.rawQuery(ctx, q, sqlUint64Args(part), func(r *sql.Rows) error {
 			var id uint64
-			var n int
-			if err := r.Scan(&id, &n); err != nil {
+			var t lockedThread
+			if err := r.Scan(&id, &t.contact, &t.reactionItems); err != nil {
 				return err
 			}
-			items[id] = n
+			items[id] = t
 			return nil
 		})
 		if err != nil {
