@@ -272,7 +272,15 @@ func (db *DB) RequeueInbox(ctx context.Context, id uint64) error {
 		return fmt.Errorf("requeue inbox: %w", translate(res.Error))
 	}
 	if res.RowsAffected == 0 {
-		return ErrNotFound
+		// MySQL counts only rows it changed: a row already waiting with nothing to reset
+		// is found, not missing.
+		var n int64
+		if err := db.q(ctx).Model(&models.InboxItem{}).Where("id = ?", id).Count(&n).Error; err != nil {
+			return fmt.Errorf("requeue inbox: %w", translate(err))
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
 	}
 	return nil
 }

@@ -279,6 +279,10 @@ func TestFailListAndRequeue(t *testing.T) {
 		if err := db.RequeueInbox(ctx, ids[0]); err != nil {
 			t.Fatal(err)
 		}
+		// Requeued again while it waits (nothing to change): found, on both databases.
+		if err := db.RequeueInbox(ctx, ids[0]); err != nil {
+			t.Fatalf("requeue a waiting row: %v", err)
+		}
 		if err := db.RequeueInbox(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("requeue unknown = %v", err)
 		}
