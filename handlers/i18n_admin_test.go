@@ -21,14 +21,7 @@ const ptAdminEmail = "gerente@example.com"
 // langAdmins signs in the English admin and an admin whose profile says pt-BR.
 func langAdmins(t *testing.T, app *apptest.App) (en, pt *apptest.Client) {
 	t.Helper()
-	if _, err := app.Services.Auth.CreateUser(context.Background(), ptAdminEmail, apptest.Password, models.RoleAdmin); err != nil {
-		t.Fatal(err)
-	}
-	pt = app.Login(ptAdminEmail)
-	if res, body := pt.PostForm("/profile", url.Values{"language": {"pt-BR"}}, nil); res.StatusCode != http.StatusSeeOther {
-		t.Fatalf("profile language = %d: %.300s", res.StatusCode, body)
-	}
-	return app.Login(apptest.AdminEmail), pt
+	return langUsers(t, app, models.RoleAdmin, apptest.AdminEmail, ptAdminEmail)
 }
 
 // TestNumbersAndSyncInPortuguese: a pt-BR admin reads the numbers registry, its form and

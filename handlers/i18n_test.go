@@ -20,18 +20,25 @@ import (
 // ptAgentEmail is an agent whose profile chose Brazilian Portuguese.
 const ptAgentEmail = "atendente@example.com"
 
-// langAgents signs in the English agent and an agent whose profile says pt-BR; both
-// browsers send no Accept-Language, so the language is the profile's.
+// langAgents signs in the English agent and an agent whose profile says pt-BR.
 func langAgents(t *testing.T, app *apptest.App) (en, pt *apptest.Client) {
 	t.Helper()
-	if _, err := app.Services.Auth.CreateUser(context.Background(), ptAgentEmail, apptest.Password, models.RoleAgent); err != nil {
+	return langUsers(t, app, models.RoleAgent, apptest.AgentEmail, ptAgentEmail)
+}
+
+// langUsers signs in the English user enEmail and a new user of the same role, ptEmail,
+// whose profile says pt-BR; both browsers send no Accept-Language, so the language is the
+// profile's.
+func langUsers(t *testing.T, app *apptest.App, role, enEmail, ptEmail string) (en, pt *apptest.Client) {
+	t.Helper()
+	if _, err := app.Services.Auth.CreateUser(context.Background(), ptEmail, apptest.Password, role); err != nil {
 		t.Fatal(err)
 	}
-	pt = app.Login(ptAgentEmail)
+	pt = app.Login(ptEmail)
 	if res, body := pt.PostForm("/profile", url.Values{"language": {"pt-BR"}}, nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("profile language = %d: %.300s", res.StatusCode, body)
 	}
-	return app.Login(apptest.AgentEmail), pt
+	return app.Login(enEmail), pt
 }
 
 // Weekdays and months as a pt-BR day separator names them.
