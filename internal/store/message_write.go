@@ -242,7 +242,7 @@ func (db *DB) mergeMessages(ctx context.Context, pnid string, incoming []msgRow,
 		}
 		// The threads were made, and the contacts resolved, before this transaction: a
 		// changed-number link committed since may have merged one into another (or renamed
-		// it). Then everything is resolved again (ErrThreadsMoved).
+		// it). Then everything is resolved again (errThreadsMoved).
 		contacts := make([]string, 0, len(added))
 		for contact, d := range added {
 			if t, ok := reactionItems[d.threadID]; !ok || t.contact != contact {
